@@ -1,0 +1,40 @@
+"""The application factory: builds the Flask app from a Config; no state at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import errors
+from .config import Config
+from .runtime import Runtime, open_runtime
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["TESTING"] = config.testing
+    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app.extensions["qdkg"] = runtime or open_runtime(config)
+
+    errors.register(app)
+
+    @app.get("/health")
+    def health() -> dict[str, object]:
+        store = runtime_of(app).store
+        return {"status": "ok", "quads": len(store)}
+
+    from .web import linked_data, query_page, sparql, stewardship
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(stewardship.bp)
+    app.register_blueprint(query_page.bp)
+    app.register_blueprint(linked_data.bp)  # last: its /id/... and / routes are the broadest
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["qdkg"]  # type: ignore[no-any-return]

@@ -1,0 +1,258 @@
+"""Build the dataset: load ontology, shapes and facts; compute the OWL 2 RL closure; validate with SHACL; write it out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import owlrl
+import pyshacl
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+
+from . import __version__
+from .namespaces import (
+    BASE,
+    GRAPH_ARTICLE,
+    GRAPH_EXTERNAL,
+    GRAPH_INFERRED,
+    GRAPH_ONTOLOGY,
+    GRAPH_SHAPES,
+)
+from .paths import ROOT
+
+DATASET_FILE = "dataset.nq"
+TRIG_FILE = "dataset.trig"
+REPORT_FILE = "report.ttl"
+MANIFEST_FILE = "manifest.json"
+
+_NOISE_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
+_NOISE_OBJECTS = {OWL.Thing, RDFS.Resource, RDFS.Class, OWL.Class, RDF.Property}
+
+
+class BuildError(Exception):
+    """The inputs do not make a valid dataset; the message says which node and shape."""
+
+    def __init__(self, message: str, report_text: str = "") -> None:
+        super().__init__(message)
+        self.report_text = report_text
+
+
+@dataclass
+class Sources:
+    ontology: Graph
+    shapes: Graph
+    article: Graph
+    external: Graph
+    files: list[Path] = field(default_factory=list)
+
+
+def source_files(root: Path = ROOT) -> dict[str, list[Path]]:
+    """The Turtle files that make up each graph, in a stable order."""
+    return {
+        "ontology": sorted((root / "ontology").glob("*.ttl")),
+        "shapes": sorted((root / "shapes").glob("*.ttl")),
+        "article": sorted((root / "graph").glob("*.ttl")),
+        "external": sorted((root / "graph" / "external").glob("*.ttl")),
+    }
+
+
+def _parse(paths: Iterable[Path]) -> Graph:
+    graph = Graph()
+    for path in paths:
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def load_sources(root: Path = ROOT) -> Sources:
+    files = source_files(root)
+    return Sources(
+        ontology=_parse(files["ontology"]),
+        shapes=_parse(files["shapes"]),
+        article=_parse(files["article"]),
+        external=_parse(files["external"]),
+        files=[p for group in files.values() for p in group],
+    )
+
+
+def inputs_digest(files: Iterable[Path]) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for path in files:
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _is_noise(s: object, p: object, o: object) -> bool:
+    """Axiomatic and trivial triples the closure adds that tell a reader nothing."""
+    if isinstance(s, Literal) or isinstance(s, BNode):
+        return True
+    if not str(s).startswith(BASE):
+        return True
+    if s == o and p in (OWL.sameAs, RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass,
+                        OWL.equivalentProperty):
+        return True
+    if p == RDF.type and o in _NOISE_OBJECTS:
+        return True
+    if p in (RDFS.subClassOf, OWL.equivalentClass) and o in (OWL.Thing, RDFS.Resource):
+        return True
+    if isinstance(o, URIRef) and str(o).startswith(_NOISE_NAMESPACES) and p != RDF.type:
+        return p not in (RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range)
+    return False
+
+
+def infer(asserted: Graph) -> Graph:
+    """The OWL 2 RL closure of `asserted`, keeping only new, meaningful triples."""
+    closure = Graph()
+    for triple in asserted:
+        closure.add(triple)
+    owlrl.DeductiveClosure(
+        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+    ).expand(closure)
+    inferred = Graph()
+    for s, p, o in closure:
+        if (s, p, o) not in asserted and not _is_noise(s, p, o):
+            inferred.add((s, p, o))
+    return inferred
+
+
+@dataclass
+class Validation:
+    conforms: bool
+    report: Graph
+    text: str
+
+    def results(self, severity: URIRef | None = None) -> Iterator[URIRef | BNode]:
+        for result in self.report.subjects(RDF.type, SH.ValidationResult):
+            if severity is None or (result, SH.resultSeverity, severity) in self.report:
+                yield result  # type: ignore[misc]
+
+    @property
+    def violations(self) -> int:
+        return sum(1 for _ in self.results(SH.Violation))
+
+
+def validate(data: Graph, shapes: Graph) -> Validation:
+    """SHACL over data that already carries its closure; warnings and infos do not fail it."""
+    _, report, text = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", abort_on_first=False, allow_warnings=True
+    )
+    validation = Validation(conforms=False, report=report, text=text)
+    validation.conforms = validation.violations == 0
+    return validation
+
+
+def describe_violations(validation: Validation, limit: int = 20) -> str:
+    lines = []
+    for result in list(validation.results(SH.Violation))[:limit]:
+        r = validation.report
+        lines.append(
+            f"  {r.value(result, SH.focusNode)}  path={r.value(result, SH.resultPath)}"
+            f"  shape={r.value(result, SH.sourceShape)}"
+            f"  component={r.value(result, SH.sourceConstraintComponent)}"
+            f"  message={r.value(result, SH.resultMessage)}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    reused: bool
+    timings: dict[str, float]
+    counts: dict[str, int]
+    conforms: bool
+
+    @property
+    def dataset_path(self) -> Path:
+        return self.out_dir / DATASET_FILE
+
+
+def assemble(sources: Sources, inferred: Graph) -> Dataset:
+    dataset = Dataset()
+    for name, graph in (
+        (GRAPH_ONTOLOGY, sources.ontology),
+        (GRAPH_SHAPES, sources.shapes),
+        (GRAPH_ARTICLE, sources.article),
+        (GRAPH_EXTERNAL, sources.external),
+        (GRAPH_INFERRED, inferred),
+    ):
+        target = dataset.graph(name)
+        for triple in graph:
+            target.add(triple)
+    return dataset
+
+
+def build(out_dir: Path, root: Path = ROOT, force: bool = False, log=print) -> BuildResult:
+    """Load, reason, validate and write; reuse the previous result when the inputs are unchanged."""
+    out_dir = Path(out_dir)
+    files = [p for group in source_files(root).values() for p in group]
+    digest = inputs_digest(files)
+    manifest_path = out_dir / MANIFEST_FILE
+    if not force and manifest_path.exists() and (out_dir / DATASET_FILE).exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("inputs") == digest and manifest.get("conforms"):
+            log(f"inputs unchanged ({digest[:12]}); reusing {out_dir / DATASET_FILE}")
+            return BuildResult(out_dir, True, manifest["timings"], manifest["counts"], True)
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    sources = load_sources(root)
+    timings["load"] = time.perf_counter() - started
+    log(f"loaded {len(files)} files in {timings['load']:.2f} s")
+
+    step = time.perf_counter()
+    asserted = sources.ontology + sources.article + sources.external
+    inferred = infer(asserted)
+    timings["reason"] = time.perf_counter() - step
+    log(f"OWL RL closure: {len(inferred)} new triples in {timings['reason']:.2f} s")
+
+    step = time.perf_counter()
+    validation = validate(asserted + inferred, sources.shapes)
+    timings["validate"] = time.perf_counter() - step
+    log(f"SHACL: {validation.violations} violations in {timings['validate']:.2f} s")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    validation.report.serialize(out_dir / REPORT_FILE, format="turtle")
+    counts = {
+        "ontology": len(sources.ontology),
+        "shapes": len(sources.shapes),
+        "article": len(sources.article),
+        "external": len(sources.external),
+        "inferred": len(inferred),
+        "violations": validation.violations,
+    }
+    if not validation.conforms:
+        _write_manifest(manifest_path, digest, timings, counts, conforms=False)
+        raise BuildError(
+            f"the graph does not conform to the shapes: {validation.violations} violation(s)\n"
+            + describe_violations(validation),
+            validation.text,
+        )
+
+    step = time.perf_counter()
+    dataset = assemble(sources, inferred)
+    tmp = out_dir / (DATASET_FILE + ".tmp")
+    dataset.serialize(tmp, format="nquads")
+    tmp.replace(out_dir / DATASET_FILE)
+    dataset.serialize(out_dir / TRIG_FILE, format="trig")
+    timings["write"] = time.perf_counter() - step
+    timings["total"] = time.perf_counter() - started
+    _write_manifest(manifest_path, digest, timings, counts, conforms=True)
+    log(f"wrote {out_dir / DATASET_FILE} in {timings['write']:.2f} s; total {timings['total']:.2f} s")
+    return BuildResult(out_dir, False, timings, counts, True)
+
+
+def _write_manifest(path: Path, digest: str, timings: dict, counts: dict, conforms: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {"inputs": digest, "version": __version__, "timings": timings, "counts": counts,
+             "conforms": conforms},
+            indent=2,
+        )
+    )
