@@ -35,3 +35,10 @@ def open_runtime(config: Config) -> Runtime:
         store.load_file(config.build_dir / DATASET_FILE)
         log.info("loaded %d quads from %s", len(store), config.build_dir / DATASET_FILE)
     return Runtime(config, store)
+
+
+def refresh(runtime: Runtime) -> None:
+    """Bring this process's store up to date with changes accepted by other processes.
+
+    Called before every read. A no-op until the change journal (changes.py) is in place.
+    """
