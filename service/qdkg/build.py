@@ -22,8 +22,10 @@ from .namespaces import (
     GRAPH_INFERRED,
     GRAPH_ONTOLOGY,
     GRAPH_SHAPES,
+    GRAPH_TEXT,
 )
 from .paths import ROOT
+from .sentences import text_structure
 
 DATASET_FILE = "dataset.nq"
 TRIG_FILE = "dataset.trig"
@@ -48,6 +50,7 @@ class Sources:
     shapes: Graph
     article: Graph
     external: Graph
+    text: Graph
     files: list[Path] = field(default_factory=list)
 
 
@@ -58,6 +61,7 @@ def source_files(root: Path = ROOT) -> dict[str, list[Path]]:
         "shapes": sorted((root / "shapes").glob("*.ttl")),
         "article": sorted((root / "graph").glob("*.ttl")),
         "external": sorted((root / "graph" / "external").glob("*.ttl")),
+        "text": [root / "graph" / "source" / "article.txt"],
     }
 
 
@@ -70,11 +74,14 @@ def _parse(paths: Iterable[Path]) -> Graph:
 
 def load_sources(root: Path = ROOT) -> Sources:
     files = source_files(root)
+    article = _parse(files["article"])
+    text = files["text"][0].read_text(encoding="utf-8")
     return Sources(
         ontology=_parse(files["ontology"]),
         shapes=_parse(files["shapes"]),
-        article=_parse(files["article"]),
+        article=article,
         external=_parse(files["external"]),
+        text=text_structure(text, article),
         files=[p for group in files.values() for p in group],
     )
 
@@ -179,6 +186,7 @@ def assemble(sources: Sources, inferred: Graph) -> Dataset:
         (GRAPH_SHAPES, sources.shapes),
         (GRAPH_ARTICLE, sources.article),
         (GRAPH_EXTERNAL, sources.external),
+        (GRAPH_TEXT, sources.text),
         (GRAPH_INFERRED, inferred),
     ):
         target = dataset.graph(name)
@@ -223,6 +231,7 @@ def build(out_dir: Path, root: Path = ROOT, force: bool = False, log=print) -> B
         "shapes": len(sources.shapes),
         "article": len(sources.article),
         "external": len(sources.external),
+        "text": len(sources.text),
         "inferred": len(inferred),
         "violations": validation.violations,
     }

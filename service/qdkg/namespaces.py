@@ -21,6 +21,7 @@ GRAPH_INFERRED = QG["inferred"]
 GRAPH_ONTOLOGY = QG["ontology"]
 GRAPH_SHAPES = QG["shapes"]
 GRAPH_EXTERNAL = QG["external"]
+GRAPH_TEXT = QG["text"]
 CHANGE_GRAPH_PREFIX = BASE + "graph/change/"
 ARTICLE_TEXT = QID["text/article"]
 
