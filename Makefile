@@ -26,10 +26,11 @@ build: install
 serve: build
 	$(VENV)/bin/qdkg serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (needs root, as on CI); skipped when already there.
+# Debian's Chromium (and a CJK font for readable screenshots) for the browser tests; needs root,
+# as on CI; skipped when already there.
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 test: install-test browser
 	$(PY) -m pytest

@@ -22,11 +22,6 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
 
     errors.register(app)
 
-    @app.get("/health")
-    def health() -> dict[str, object]:
-        store = runtime_of(app).store
-        return {"status": "ok", "quads": len(store)}
-
     from .web import linked_data, query_page, sparql, stewardship
 
     app.register_blueprint(sparql.bp)

@@ -94,7 +94,7 @@ def inputs_digest(files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def _is_noise(s: object, p: object, o: object) -> bool:
+def is_noise(s: object, p: object, o: object) -> bool:
     """Axiomatic and trivial triples the closure adds that tell a reader nothing."""
     if isinstance(s, Literal) or isinstance(s, BNode):
         return True
@@ -122,7 +122,7 @@ def infer(asserted: Graph) -> Graph:
     ).expand(closure)
     inferred = Graph()
     for s, p, o in closure:
-        if (s, p, o) not in asserted and not _is_noise(s, p, o):
+        if (s, p, o) not in asserted and not is_noise(s, p, o):
             inferred.add((s, p, o))
     return inferred
 

@@ -1,4 +1,4 @@
-"""The `qdkg` command: build the dataset, serve it, validate files."""
+"""The `qdkg` command: build the dataset, serve it, load it into a remote store, validate files."""
 
 from __future__ import annotations
 
@@ -23,15 +23,67 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_config(args: argparse.Namespace, **overrides: object) -> Config:
+    return Config.from_env(
+        store_url=args.store,
+        store_update_url=args.store_update,
+        store_graph_url=args.store_graph,
+        **overrides,
+    )
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    config = Config.from_env(
+    config = _store_config(
+        args,
         data_dir=Path(args.data_dir) if args.data_dir else None,
-        store_url=args.store,
         query_timeout=args.query_timeout,
+        max_rows=args.max_rows,
+        max_query_bytes=args.max_query_bytes,
+        service_allowlist=tuple(args.allow_service) if args.allow_service else None,
     )
     serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from .server import prepare_remote_store
+    from .store import StoreError
+
+    config = _store_config(args)
+    try:
+        loaded = prepare_remote_store(config, replace=args.replace)
+    except (StoreError, BuildError, SyntaxError) as error:
+        print(f"load failed: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.store}: loaded {loaded} quads" if loaded else f"{args.store}: already holds data "
+          "(use --replace to replace its graphs with the build)")
+    return 0
+
+
+def _add_store_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--store", required=required, metavar="QUERY_URL",
+                   help="SPARQL 1.1 query endpoint of a remote store to use instead of the "
+                   "embedded one (it must treat its default graph as the union of its graphs)")
+    p.add_argument("--store-update", metavar="URL",
+                   help="its SPARQL Update endpoint (default: .../update beside .../query, "
+                   "else the query URL)")
+    p.add_argument("--store-graph", metavar="URL",
+                   help="its Graph Store Protocol endpoint (default: .../store beside .../query)")
+
+
+def _cmd_export_changes(args: argparse.Namespace) -> int:
+    from .export import export_changes
+    from .journal import Journal
+
+    data_dir = Path(args.data_dir)
+    if not Journal(data_dir).path.exists():
+        print(f"{data_dir}: no change journal here (journal/changes.log)", file=sys.stderr)
+        return 2
+    text, added, removed = export_changes(data_dir)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"{args.out}: {added} triple(s) to add, {removed} to remove")
     return 0
 
 
@@ -54,11 +106,32 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data-dir", help="keep the store (and accepted changes) in this directory")
-    p.add_argument("--store", help="URL of a remote SPARQL 1.1 query endpoint to use as the store")
+    _add_store_options(p)
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads per worker (default 1; queries still run one at a time per "
+                   "worker, so add workers, not threads, for throughput)")
     p.add_argument("--query-timeout", type=float, default=None, help="seconds (default 10)")
+    p.add_argument("--max-rows", type=int, default=None,
+                   help="result rows (or triples) per query (default 10000)")
+    p.add_argument("--max-query-bytes", type=int, default=None,
+                   help="query text size limit (default 100000)")
+    p.add_argument("--allow-service", action="append", metavar="IRI",
+                   help="a SERVICE endpoint queries may call (repeatable; default: none)")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("load", help="load the built dataset into a remote store (Graph Store "
+                       "Protocol)")
+    _add_store_options(p, required=True)
+    p.add_argument("--replace", action="store_true",
+                   help="replace the graphs the build holds even if the store is not empty")
+    p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("export-changes", help="write the accepted changes as Turtle, to review "
+                       "and fold back into graph/*.ttl")
+    p.add_argument("--data-dir", required=True, help="the data directory given to qdkg serve")
+    p.add_argument("--out", required=True, help="the Turtle file to write")
+    p.set_defaults(func=_cmd_export_changes)
 
     p = sub.add_parser("validate", help="validate RDF files against the shapes, in context")
     p.add_argument("files", nargs="+", help="RDF files (format from the extension)")

@@ -29,6 +29,7 @@ PREFIXES: dict[str, str] = {
     "qdkg": str(QDKG),
     "qid": str(QID),
     "qg": str(QG),
+    "qsh": BASE + "shapes#",
     "nif": str(NIF),
     "org": str(ORG),
     "schema": str(SCHEMA),

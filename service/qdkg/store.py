@@ -6,11 +6,18 @@ so the web layer never needs to know where the data lives and never touches rdfl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
 import pyoxigraph as ox
+
+from .namespaces import PREFIXES
+
+# Instance IRIs (qid:district/chengyang) would need an escaped slash as prefixed names
+# (qid:district\/chengyang): written in full they are easier to read and to copy.
+SERIALIZATION_PREFIXES = {name: iri for name, iri in PREFIXES.items() if name != "qid"}
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -18,6 +25,10 @@ QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 class StoreError(Exception):
     """The store could not answer (unreachable, broken); the web layer turns it into a 5xx."""
+
+
+class StoreTimeout(StoreError):
+    """A remote store did not answer within the time limit."""
 
 
 class Store(Protocol):
@@ -41,10 +52,15 @@ class Store(Protocol):
 
     def load_file(self, path: Path) -> None: ...
 
+    def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None: ...
+
     def __len__(self) -> int: ...
 
 
-def _graph_nodes(iris: list[str] | None) -> list[ox.NamedNode] | None:
+_FROM = re.compile("from", re.IGNORECASE | re.ASCII)
+
+
+def _graph_nodes(iris: list[str] | None) -> list[Any] | None:
     return None if iris is None else [ox.NamedNode(i) for i in iris]
 
 
@@ -66,7 +82,15 @@ class OxigraphStore:
         default_graph: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> QueryResult:
+        """Evaluate `sparql`; with neither argument, over the union of all graphs as default graph.
+
+        A query's own FROM / FROM NAMED clauses are honoured (pyoxigraph would let the union
+        option override them); `default_graph`/`named_graphs` override both, as the SPARQL
+        protocol's default-graph-uri/named-graph-uri do. Raises SyntaxError for a bad query.
+        """
         if default_graph is None:
+            if named_graphs is None and names_its_dataset(sparql):
+                return self._store.query(sparql)
             return self._store.query(
                 sparql, use_default_graph_as_union=True, named_graphs=_graph_nodes(named_graphs)
             )
@@ -94,9 +118,9 @@ class OxigraphStore:
             return
         # pyoxigraph's transactional unit is an update; DELETE DATA + INSERT DATA in one request.
         body = ["DELETE DATA {"]
-        body += [_quad_data(q) for q in remove]
+        body += [quad_data(q) for q in remove]
         body.append("} ;\nINSERT DATA {")
-        body += [_quad_data(q) for q in add]
+        body += [quad_data(q) for q in add]
         body.append("}")
         self._store.update("\n".join(body))
 
@@ -106,21 +130,44 @@ class OxigraphStore:
             raise StoreError(f"unknown RDF file extension: {path}")
         self._store.bulk_load(path=str(path), format=fmt)
 
+    def dump(self, output: IO[bytes], format: ox.RdfFormat) -> None:
+        """Every quad, written to `output` (a dataset format keeps the graph names)."""
+        prefixes = SERIALIZATION_PREFIXES if format == ox.RdfFormat.TRIG else None
+        self._store.dump(output, format=format, prefixes=prefixes)
+
     def __len__(self) -> int:
         return len(self._store)
 
 
-def _quad_data(quad: ox.Quad) -> str:
+def names_its_dataset(sparql: str) -> bool:
+    """Whether the query has FROM or FROM NAMED clauses (checked without parsing when it cannot)."""
+    if _FROM.search(sparql) is None:
+        return False
+    from .sparql_guard import inspect
+
+    return inspect(sparql).has_dataset
+
+
+def quad_data(quad: ox.Quad) -> str:
     triple = f"{quad.subject} {quad.predicate} {quad.object} ."
     if isinstance(quad.graph_name, ox.DefaultGraph):
         return triple
     return f"GRAPH {quad.graph_name} {{ {triple} }}"
 
 
-def open_store(path: Path | None = None, url: str | None = None) -> Store:
+def open_store(
+    path: Path | None = None,
+    url: str | None = None,
+    *,
+    update_url: str | None = None,
+    graph_store_url: str | None = None,
+    timeout: float | None = None,
+) -> Store:
     """The configured backend: a remote SPARQL store when `url` is given, else embedded Oxigraph."""
     if url:
         from .remote_store import RemoteStore
 
-        return RemoteStore(url)
+        return RemoteStore(
+            url, update_url=update_url, graph_store_url=graph_store_url, timeout=timeout
+        )
     return OxigraphStore(path)

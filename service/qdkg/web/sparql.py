@@ -1,5 +1,370 @@
-"""Placeholder blueprint for the sparql area; routes land here."""
+"""The SPARQL 1.1 Protocol endpoint (/sparql, queries only), the dataset dumps and /health.
 
-from flask import Blueprint
+Each query is inspected before it runs (sparql_guard: no SERVICE outside the allow-list, no
+graphs from elsewhere, no updates), then evaluated by this worker's executor process, which
+enforces the time limit and returns the result already serialised in the negotiated format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask, Response, current_app, redirect, request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+from werkzeug.wsgi import wrap_file
+
+from .. import __version__
+from ..conneg import negotiate
+from ..errors import (
+    ApiError,
+    BadRequest,
+    NotAcceptable,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from ..executor import Executor, InlineExecutor, Job, QueryFailed, QueryTimeout, executor_for
+from ..results import GRAPH_FORMATS, SOLUTION_FORMATS, content_type, serialize_triples
+from ..runtime import refresh
+from ..service_description import (
+    ROW_LIMIT_HEADER,
+    SD_PREFIXES,
+    TRUNCATED_HEADER,
+    describe_service,
+)
+from ..sparql_guard import QueryRefused, QueryShape, check, inspect, unknown_graphs_message
+from ..store import OxigraphStore, StoreError, StoreTimeout
+from . import runtime
 
 bp = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_QUERY = "application/sparql-query"
+QUERY_PAGE = "/query"
+_EXECUTOR = "qdkg.executor"
+_DESCRIPTIONS = "qdkg.service-descriptions"
+
+_JSON, _XML = "application/sparql-results+json", "application/sparql-results+xml"
+_TURTLE, _NT, _JSONLD = "text/turtle", "application/n-triples", "application/ld+json"
+_RDFXML, _NQ, _TRIG = "application/rdf+xml", "application/n-quads", "application/trig"
+# What a client may ask for (Accept, or `format`) -> what we answer with. The canonical types come
+# first in each table, in the order that makes the first one the answer to */*.
+SOLUTION_ACCEPT = {m: m for m in SOLUTION_FORMATS} | {
+    "application/json": _JSON, "application/xml": _XML, "text/xml": _XML,
+}
+GRAPH_ACCEPT = {m: m for m in GRAPH_FORMATS} | {
+    "application/x-turtle": _TURTLE, "application/turtle": _TURTLE, "text/n3": _TURTLE,
+    "application/x-json+ld": _JSONLD, "application/json": _JSONLD,
+    "application/xml": _RDFXML, "text/xml": _RDFXML,
+}
+# `format=` names. SPARQLWrapper sends `format` (and `output`) with names like these, and
+# `xml`/`json` mean different formats for SELECT and for CONSTRUCT.
+SOLUTION_NAMES = {"json": _JSON, "srj": _JSON, "xml": _XML, "srx": _XML,
+                  "csv": "text/csv", "tsv": "text/tab-separated-values"}
+GRAPH_NAMES = {
+    "turtle": _TURTLE, "ttl": _TURTLE, "n3": _TURTLE, "nt": _NT, "ntriples": _NT,
+    "n-triples": _NT, "jsonld": _JSONLD, "json-ld": _JSONLD, "json": _JSONLD, "xml": _RDFXML,
+    "rdf": _RDFXML, "rdfxml": _RDFXML, "rdf+xml": _RDFXML, "rdf/xml": _RDFXML, "nq": _NQ,
+    "nquads": _NQ, "n-quads": _NQ, "trig": _TRIG,
+}
+DUMP_FORMATS = {"nq": (_NQ, ox.RdfFormat.N_QUADS), "trig": (_TRIG, ox.RdfFormat.TRIG)}
+_COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+_SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): ?(.*)$", re.DOTALL)
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> BaseResponse:
+    params = _protocol_params()
+    if "update" in params:
+        raise BadRequest("/sparql answers queries only; send SPARQL Update requests to /update")
+    queries = params.getlist("query")
+    if not queries:
+        if request.method == "POST":
+            raise BadRequest(
+                "no query: send the query as the 'query' form field "
+                f"({FORM}) or as the request body ({SPARQL_QUERY})"
+            )
+        return _service_description(params)
+    if len(queries) > 1:
+        raise BadRequest(
+            f"exactly one 'query' parameter is allowed; this request has {len(queries)}"
+        )
+    return _answer(queries[0], params)
+
+
+def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
+    rt = runtime()
+    config = rt.config
+    size = len(query.encode("utf-8"))
+    if size > config.max_query_bytes:
+        raise PayloadTooLarge(
+            f"the query is {size} bytes long; this endpoint accepts at most "
+            f"{config.max_query_bytes} bytes of query text"
+        )
+    try:
+        shape = inspect(query)
+        default_uris = params.getlist("default-graph-uri")
+        named_uris = params.getlist("named-graph-uri")
+        graphs = _graphs() if default_uris or named_uris or shape.has_dataset else []
+        check(shape, allowlist=config.service_allowlist, graphs=graphs)
+    except QueryRefused as refusal:
+        raise BadRequest(str(refusal)) from None
+    unknown = [g for g in default_uris + named_uris if g not in graphs]
+    if unknown:
+        where = "default-graph-uri / named-graph-uri"
+        raise BadRequest(unknown_graphs_message(unknown, where, graphs))
+    if _wants_html(params):
+        return _to_query_page(params)
+    media = _choose(shape, params)
+    default_graph: list[str] | None
+    named_graphs: list[str] | None
+    if default_uris or named_uris:  # the protocol's dataset replaces the query's (Protocol 2.1.4)
+        default_graph, named_graphs = default_uris, named_uris
+    elif shape.has_dataset:
+        default_graph, named_graphs = shape.from_graphs, shape.from_named
+    else:
+        default_graph = named_graphs = None  # the union of all graphs, and all named graphs
+    job = Job(query, default_graph, named_graphs, media, config.max_rows, shape.form == "DESCRIBE")
+    try:
+        rendered = _executor().run(job, config.query_timeout)
+    except SyntaxError as error:
+        raise BadRequest(_syntax_message(str(error), query)) from None
+    except QueryTimeout as timeout:
+        raise ServiceUnavailable(
+            f"the query exceeded the {timeout.limit:g}-second time limit and was stopped; "
+            "narrow it down (more specific patterns, LIMIT) and try again"
+        ) from None
+    except StoreTimeout as error:
+        raise ServiceUnavailable(
+            f"the store did not answer within the {config.query_timeout:g}-second time limit: "
+            f"{error}"
+        ) from None
+    except StoreError as error:
+        raise ApiError(f"the store could not answer the query: {error}", status=502) from None
+    except QueryFailed as error:
+        raise ApiError(f"the query could not be evaluated: {error}", status=500) from None
+    response = Response(rendered.body, content_type=content_type(rendered.media_type))
+    response.headers["Vary"] = "Accept"
+    if rendered.truncated:
+        response.headers[TRUNCATED_HEADER] = "true"
+        response.headers[ROW_LIMIT_HEADER] = str(config.max_rows)
+    return response
+
+
+def _protocol_params() -> MultiDict[str, str]:
+    """The request's parameters, wherever the SPARQL protocol puts them for its method."""
+    if request.method != "POST":
+        return request.args
+    if request.mimetype == FORM:
+        _refuse_oversized_body(3)  # percent-encoding can triple the text
+        return CombinedMultiDict([request.form, request.args])
+    if request.mimetype == SPARQL_QUERY:
+        _refuse_oversized_body(1)
+        charset = request.mimetype_params.get("charset", "utf-8")
+        try:
+            query = request.get_data().decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            raise BadRequest(f"the request body is not valid {charset} text") from None
+        params = MultiDict(request.args)
+        params.add("query", query)
+        return params
+    hint = " (send updates to /update)" if request.mimetype == "application/sparql-update" else ""
+    raise UnsupportedMediaType(
+        f"POST /sparql accepts Content-Type {FORM} (with a 'query' field) or {SPARQL_QUERY} "
+        f"(the query as the body), not '{request.mimetype or 'none'}'{hint}"
+    )
+
+
+def _refuse_oversized_body(expansion: int) -> None:
+    limit = runtime().config.max_query_bytes
+    if request.content_length is not None and request.content_length > limit * expansion + 65536:
+        raise PayloadTooLarge(
+            f"the request body is {request.content_length} bytes; this endpoint accepts at most "
+            f"{limit} bytes of query text"
+        )
+
+
+def _choose(shape: QueryShape, params: MultiDict[str, str]) -> str:
+    """The media type to answer with: `format` (or `output`) first, then Accept."""
+    graph = shape.form in ("CONSTRUCT", "DESCRIBE")
+    accept, names = (GRAPH_ACCEPT, GRAPH_NAMES) if graph else (SOLUTION_ACCEPT, SOLUTION_NAMES)
+    asked = params.getlist("format") + params.getlist("output")
+    if asked:
+        for value in asked:
+            chosen = names.get(value.strip().lower()) or accept.get(value.strip().lower())
+            if chosen:
+                return chosen
+        kind = "CONSTRUCT and DESCRIBE" if graph else "SELECT and ASK"
+        raise NotAcceptable(
+            f"format {', '.join(repr(a) for a in asked)} is not available for {kind} results; "
+            f"choose one of: {', '.join(names)} (or a media type: {', '.join(accept)})"
+        )
+    header = request.headers.get("Accept", "").strip()
+    if header in ("", "*/*") or header in accept:  # most clients: no need to parse q-values
+        return accept.get(header) or next(iter(accept.values()))
+    try:
+        return accept[negotiate(list(accept))]
+    except NotAcceptable:
+        # Some clients send one Accept for every query form (rdflib's SPARQLStore asks for
+        # SPARQL JSON even for CONSTRUCT): answer those in this form's default format.
+        other = SOLUTION_ACCEPT if graph else GRAPH_ACCEPT
+        if request.accept_mimetypes.best_match(list(other)):
+            return next(iter(accept.values()))
+        raise
+
+
+def _wants_html(params: MultiDict[str, str]) -> bool:
+    """A browser's GET: text/html named in Accept and preferred to every format we produce."""
+    if request.method != "GET" or "format" in params or "output" in params:
+        return False
+    if "text/html" not in request.headers.get("Accept", ""):
+        return False
+    accepted = request.accept_mimetypes
+    if not any(value == "text/html" and quality > 0 for value, quality in accepted):
+        return False
+    return accepted.best_match(["text/html", *SOLUTION_ACCEPT, *GRAPH_ACCEPT]) == "text/html"
+
+
+def _to_query_page(params: MultiDict[str, str]) -> BaseResponse:
+    """Browsers get the query page with the query filled in, not a raw result document."""
+    names = ("query", "default-graph-uri", "named-graph-uri")
+    keep = [(name, value) for name in names for value in params.getlist(name)]
+    response = redirect(QUERY_PAGE + ("?" + urlencode(keep) if keep else ""), code=303)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _syntax_message(message: str, query: str) -> str:
+    """pyoxigraph's message, with the line and column spelled out and the line shown."""
+    match = _SYNTAX_POSITION.match(message)
+    if not match:
+        return f"SPARQL syntax error: {message}"
+    line, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = query.splitlines() or [""]
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return (
+        f"SPARQL syntax error at line {line}, column {column}: {detail}\n"
+        f"  {text}\n  {' ' * max(column - 1, 0)}^"
+    )
+
+
+def _graphs() -> list[str]:
+    rt = runtime()
+    try:
+        refresh(rt)
+        return rt.store.named_graphs()
+    except StoreError as error:
+        raise ApiError(f"the store could not list its graphs: {error}", status=502) from None
+
+
+def _executor() -> Executor:
+    executor = current_app.extensions.get(_EXECUTOR)
+    if executor is None:
+        executor = current_app.extensions.setdefault(_EXECUTOR, executor_for(runtime()))
+    return executor
+
+
+def start_executors(app: Flask, threads: int) -> None:
+    """Fork this worker's executors (one per request thread) before it serves its first request."""
+    with app.app_context():
+        executor = executor_for(runtime(), threads)
+        app.extensions[_EXECUTOR] = executor
+        if not isinstance(executor, InlineExecutor):
+            executor.start()
+
+
+def _service_description(params: MultiDict[str, str]) -> BaseResponse:
+    if _wants_html(params):
+        return _to_query_page(params)
+    media = _choose(QueryShape(form="CONSTRUCT"), params)
+    rt = runtime()
+    graphs = tuple(_graphs())
+    key = (request.base_url, request.url_root, media, graphs)
+    cache = current_app.extensions.setdefault(_DESCRIPTIONS, {})
+    body = cache.get(key)
+    if body is None:
+        triples = describe_service(request.base_url, request.url_root, rt.config, graphs)
+        body = cache[key] = serialize_triples(triples, media, SD_PREFIXES)
+    response = Response(body, content_type=content_type(media))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/dump.<ext>")
+@bp.get("/dump")
+def dump(ext: str | None = None) -> Response:
+    """The whole dataset, every graph, as N-Quads or TriG, for download."""
+    if ext is None:
+        wanted = request.args.get("format")
+        if wanted:
+            ext = wanted if wanted in DUMP_FORMATS else {_NQ: "nq", _TRIG: "trig"}.get(wanted)
+            if ext is None:
+                raise NotAcceptable(f"format {wanted!r} is not available; choose nq or trig")
+        else:
+            ext = {_NQ: "nq", _TRIG: "trig"}[negotiate([_NQ, _TRIG])]
+    if ext not in DUMP_FORMATS:
+        raise ApiError(f"no dump named dump.{ext}; available: /dump.nq, /dump.trig", status=404)
+    media, fmt = DUMP_FORMATS[ext]
+    rt = runtime()
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    try:
+        refresh(rt)
+        rt.store.dump(spool, fmt)
+    except StoreError as error:
+        spool.close()
+        raise ApiError(f"the store could not be read: {error}", status=502) from None
+    size = spool.tell()
+    spool.seek(0)
+    response = Response(
+        wrap_file(request.environ, spool), content_type=content_type(media), direct_passthrough=True
+    )
+    response.content_length = size
+    response.headers["Content-Disposition"] = f"attachment; filename=qdkg.{ext}"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/health")
+def health() -> tuple[dict[str, object], int]:
+    """Liveness of the store and of this worker's query executor, with the dataset's size.
+
+    The count runs in the executor, like any query: it proves the executor answers, and the
+    full scan it needs stays out of the worker, whose copy-on-write pages stay shared.
+    """
+    rt = runtime()
+    kind = "embedded" if isinstance(rt.store, OxigraphStore) else "remote"
+    job = Job(_COUNT_QUADS, None, None, _JSON, 1)
+    try:
+        graphs = _graphs()
+        counted = _executor().run(job, rt.config.query_timeout)
+        quads = int(json.loads(counted.body)["results"]["bindings"][0]["n"]["value"])
+    except (ApiError, StoreError, QueryTimeout, QueryFailed) as error:
+        message = error.message if isinstance(error, ApiError) else str(error)
+        return {"status": "unavailable", "store": kind, "error": message}, 503
+    body = {"status": "ok", "version": __version__, "store": kind, "quads": quads,
+            "graphs": len(graphs)}
+    return body, 200
+
+
+@bp.after_request
+def cors(response: Response) -> Response:
+    """Reads are open to scripts on any origin (never with credentials)."""
+    origin = runtime().config.cors_origin
+    if not origin:
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = (
+        f"{TRUNCATED_HEADER}, {ROW_LIMIT_HEADER}, Content-Disposition"
+    )
+    if origin != "*":
+        response.vary.add("Origin")
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
