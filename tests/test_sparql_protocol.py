@@ -290,6 +290,14 @@ def test_accept_for_construct(server, accept, expected):
     assert get_query(server, DISTRICT_LABELS, accept).media_type == expected
 
 
+def test_accept_for_the_other_query_form_gets_this_forms_default(server):
+    # clients such as rdflib's SPARQLStore send one Accept whatever the query form
+    construct = get_query(server, DISTRICT_LABELS, "application/sparql-results+json")
+    assert construct.status == 200 and construct.media_type == "text/turtle"
+    select = get_query(server, LABELS, "text/turtle")
+    assert select.status == 200 and select.media_type == "application/sparql-results+json"
+
+
 def test_format_parameter_overrides_accept_and_depends_on_the_query_form(server):
     select = get_query(server, LABELS, "application/sparql-results+json", format="csv")
     assert select.media_type == "text/csv"
@@ -476,7 +484,6 @@ def test_service_description_in_other_rdf_formats(server):
     [
         ("/dump.nq", "application/n-quads", "nquads", "qdkg.nq"),
         ("/dump.trig", "application/trig", "trig", "qdkg.trig"),
-        ("/dump?format=trig", "application/trig", "trig", "qdkg.trig"),
     ],
 )
 def test_dumps(server, reference, path, media, rdflib_format, filename):
@@ -491,6 +498,16 @@ def test_dumps(server, reference, path, media, rdflib_format, filename):
     expected = {(s, p, o, str(g)) for s, p, o, g in reference.quads((None, None, None, None))
                 if str(g).startswith(QG)}
     assert len(got) == len(expected) and len(expected) > 1000
+
+
+def test_dump_chosen_by_format_or_accept(server):
+    trig = http(server.url + "/dump.trig").body
+    by_format = http(server.url + "/dump", params={"format": "trig"})
+    by_accept = http(server.url + "/dump", headers={"Accept": "application/trig"})
+    for reply in (by_format, by_accept):
+        assert reply.media_type == "application/trig" and reply.body == trig
+        assert reply.headers["content-disposition"] == "attachment; filename=qdkg.trig"
+    assert http(server.url + "/dump", headers={"Accept": "text/csv"}).status == 406
 
 
 def test_cors_on_reads_and_preflight(server):

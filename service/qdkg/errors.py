@@ -7,6 +7,8 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .store import StoreError, StoreTimeout
+
 log = logging.getLogger("qdkg")
 
 
@@ -82,6 +84,16 @@ def register(app: Flask) -> None:
         if error.status >= 500:
             log.error("%s %s -> %s: %s", request.method, request.path, error.status, error.message)
         return error_response(error.status, error.message, **error.extra)
+
+    @app.errorhandler(StoreTimeout)
+    def _store_timeout(error: StoreTimeout) -> Response:
+        log.error("%s %s -> 503: the store did not answer in time", request.method, request.path)
+        return error_response(503, "the store did not answer in time; try again later")
+
+    @app.errorhandler(StoreError)
+    def _store_error(error: StoreError) -> Response:
+        log.error("%s %s -> 502: %s", request.method, request.path, error)
+        return error_response(502, "the store could not be reached or failed; try again later")
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

@@ -14,7 +14,6 @@ A remote store has its own timeout (the HTTP request's); queries to it run in th
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import pickle
 import queue
@@ -29,8 +28,6 @@ from typing import NamedTuple
 from .results import Rendered, render
 from .runtime import Runtime, refresh
 from .store import OxigraphStore, StoreError
-
-log = logging.getLogger("qdkg")
 
 _RESET_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH",
                   "SIGCHLD", "SIGABRT", "SIGTTIN", "SIGTTOU")
@@ -101,10 +98,6 @@ class ProcessExecutor:
         self._pid = 0
         self._owner = 0
 
-    @property
-    def pid(self) -> int:
-        return self._pid if self._owner == os.getpid() else 0
-
     def start(self) -> None:
         """Fork the executor now (e.g. right after a worker starts) instead of on first use."""
         with self._lock:
@@ -126,11 +119,6 @@ class ProcessExecutor:
                 status = self._stop()
                 raise QueryFailed(f"the query process ended unexpectedly ({status})") from error
         return _unpack(*answer)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._owner == os.getpid():
-                self._stop()
 
     def _ensure(self) -> Connection:
         if self._conn is not None and self._owner == os.getpid():
@@ -207,7 +195,11 @@ def _unpack(kind: str, payload: bytes | str, media_type: str, truncated: bool) -
 
 
 def _become_executor(parent: int) -> None:
-    """Default signal handling (the worker's handlers do not apply) and death with the parent."""
+    """Default signal handling (the worker's handlers do not apply) and death with the parent.
+
+    Linux sends the death signal when the thread that forked ends; that is the worker's main
+    thread or one of gthread's request threads, which live as long as the worker.
+    """
     for name in _RESET_SIGNALS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)

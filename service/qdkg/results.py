@@ -1,7 +1,8 @@
 """Query results as bytes in a chosen format, cut at a row limit; DESCRIBE answers carry labels.
 
-Serialisation is pyoxigraph's throughout (SPARQL JSON/XML/CSV/TSV, Turtle, N-Triples, JSON-LD,
-RDF/XML, N-Quads, TriG). No Flask here: this runs in the process that evaluates the query.
+Also the tables of the formats offered and of the names clients use for them. Serialisation is
+pyoxigraph's throughout (SPARQL JSON/XML/CSV/TSV, Turtle, N-Triples, JSON-LD, RDF/XML, N-Quads,
+TriG). No Flask here: this runs in the process that evaluates the query.
 """
 
 from __future__ import annotations
@@ -30,6 +31,31 @@ GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
     "application/trig": ox.RdfFormat.TRIG,
 }
 DATASET_FORMATS = frozenset({"application/n-quads", "application/trig"})
+
+_JSON, _XML = "application/sparql-results+json", "application/sparql-results+xml"
+_TURTLE, _NT, _JSONLD = "text/turtle", "application/n-triples", "application/ld+json"
+_RDFXML, _NQ, _TRIG = "application/rdf+xml", "application/n-quads", "application/trig"
+# What a client may ask for (Accept, or `format`) -> what we answer with. The canonical types come
+# first in each table, in the order that makes the first one the answer to */*.
+SOLUTION_ACCEPT = {m: m for m in SOLUTION_FORMATS} | {
+    "application/json": _JSON, "application/xml": _XML, "text/xml": _XML,
+}
+GRAPH_ACCEPT = {m: m for m in GRAPH_FORMATS} | {
+    "application/x-turtle": _TURTLE, "application/turtle": _TURTLE, "text/n3": _TURTLE,
+    "application/x-json+ld": _JSONLD, "application/json": _JSONLD,
+    "application/xml": _RDFXML, "text/xml": _RDFXML,
+}
+# `format=` names. SPARQLWrapper sends `format` (and `output`) with names like these, and
+# `xml`/`json` mean different formats for SELECT and for CONSTRUCT.
+SOLUTION_NAMES = {"json": _JSON, "srj": _JSON, "xml": _XML, "srx": _XML,
+                  "csv": "text/csv", "tsv": "text/tab-separated-values"}
+GRAPH_NAMES = {
+    "turtle": _TURTLE, "ttl": _TURTLE, "n3": _TURTLE, "nt": _NT, "ntriples": _NT,
+    "n-triples": _NT, "jsonld": _JSONLD, "json-ld": _JSONLD, "json": _JSONLD, "xml": _RDFXML,
+    "rdf": _RDFXML, "rdfxml": _RDFXML, "rdf+xml": _RDFXML, "rdf/xml": _RDFXML, "nq": _NQ,
+    "nquads": _NQ, "n-quads": _NQ, "trig": _TRIG,
+}
+
 _WITH_PREFIXES = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML})
 _LABELS_QUERY = (
     "SELECT DISTINCT ?x ?label WHERE { VALUES ?x { %s } "

@@ -50,7 +50,12 @@ def open_runtime(config: Config) -> Runtime:
     """Open the store, load the built dataset, replay the accepted changes."""
     journal = _open_journal(config)
     if config.store_url:
-        store = open_store(url=config.store_url)
+        store = open_store(
+            url=config.store_url,
+            update_url=config.store_update_url,
+            graph_store_url=config.store_graph_url,
+            timeout=config.query_timeout,
+        )
         runtime = Runtime(config, store, journal, shared_store=True)
         if journal is not None:
             entries = list(journal.read())

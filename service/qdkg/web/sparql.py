@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, redirect, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 from werkzeug.wsgi import wrap_file
@@ -29,8 +30,15 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..executor import Executor, InlineExecutor, Job, QueryFailed, QueryTimeout, executor_for
-from ..results import GRAPH_FORMATS, SOLUTION_FORMATS, content_type, serialize_triples
-from ..runtime import refresh
+from ..results import (
+    GRAPH_ACCEPT,
+    GRAPH_NAMES,
+    SOLUTION_ACCEPT,
+    SOLUTION_NAMES,
+    content_type,
+    serialize_triples,
+)
+from ..runtime import Runtime, refresh
 from ..service_description import (
     ROW_LIMIT_HEADER,
     SD_PREFIXES,
@@ -49,31 +57,10 @@ QUERY_PAGE = "/query"
 _EXECUTOR = "qdkg.executor"
 _DESCRIPTIONS = "qdkg.service-descriptions"
 
-_JSON, _XML = "application/sparql-results+json", "application/sparql-results+xml"
-_TURTLE, _NT, _JSONLD = "text/turtle", "application/n-triples", "application/ld+json"
-_RDFXML, _NQ, _TRIG = "application/rdf+xml", "application/n-quads", "application/trig"
-# What a client may ask for (Accept, or `format`) -> what we answer with. The canonical types come
-# first in each table, in the order that makes the first one the answer to */*.
-SOLUTION_ACCEPT = {m: m for m in SOLUTION_FORMATS} | {
-    "application/json": _JSON, "application/xml": _XML, "text/xml": _XML,
-}
-GRAPH_ACCEPT = {m: m for m in GRAPH_FORMATS} | {
-    "application/x-turtle": _TURTLE, "application/turtle": _TURTLE, "text/n3": _TURTLE,
-    "application/x-json+ld": _JSONLD, "application/json": _JSONLD,
-    "application/xml": _RDFXML, "text/xml": _RDFXML,
-}
-# `format=` names. SPARQLWrapper sends `format` (and `output`) with names like these, and
-# `xml`/`json` mean different formats for SELECT and for CONSTRUCT.
-SOLUTION_NAMES = {"json": _JSON, "srj": _JSON, "xml": _XML, "srx": _XML,
-                  "csv": "text/csv", "tsv": "text/tab-separated-values"}
-GRAPH_NAMES = {
-    "turtle": _TURTLE, "ttl": _TURTLE, "n3": _TURTLE, "nt": _NT, "ntriples": _NT,
-    "n-triples": _NT, "jsonld": _JSONLD, "json-ld": _JSONLD, "json": _JSONLD, "xml": _RDFXML,
-    "rdf": _RDFXML, "rdfxml": _RDFXML, "rdf+xml": _RDFXML, "rdf/xml": _RDFXML, "nq": _NQ,
-    "nquads": _NQ, "n-quads": _NQ, "trig": _TRIG,
-}
+_JSON, _NQ, _TRIG = "application/sparql-results+json", "application/n-quads", "application/trig"
 DUMP_FORMATS = {"nq": (_NQ, ox.RdfFormat.N_QUADS), "trig": (_TRIG, ox.RdfFormat.TRIG)}
 _COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+_QUAD_COUNT = "qdkg.quad-count"
 _SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): ?(.*)$", re.DOTALL)
 
 
@@ -98,14 +85,15 @@ def sparql() -> BaseResponse:
 
 
 def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
-    rt = runtime()
-    config = rt.config
+    config = runtime().config
     size = len(query.encode("utf-8"))
     if size > config.max_query_bytes:
         raise PayloadTooLarge(
             f"the query is {size} bytes long; this endpoint accepts at most "
             f"{config.max_query_bytes} bytes of query text"
         )
+    if _wants_html(params):
+        return _to_query_page(params)
     try:
         shape = inspect(query)
         default_uris = params.getlist("default-graph-uri")
@@ -118,8 +106,6 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
     if unknown:
         where = "default-graph-uri / named-graph-uri"
         raise BadRequest(unknown_graphs_message(unknown, where, graphs))
-    if _wants_html(params):
-        return _to_query_page(params)
     media = _choose(shape, params)
     default_graph: list[str] | None
     named_graphs: list[str] | None
@@ -329,20 +315,41 @@ def dump(ext: str | None = None) -> Response:
     return response
 
 
+@bp.record_once
+def _count_before_fork(state: BlueprintSetupState) -> None:
+    """Count the quads once, when the app is made (in gunicorn's master, before it forks).
+
+    Reading pyoxigraph's in-memory store writes to the pages it reads, so a full scan in a
+    worker or an executor would give that process its own copy of the store; counted here,
+    before the fork, it costs no process its shared pages. /health reuses the count until the
+    journal moves on.
+    """
+    rt = state.app.extensions["qdkg"]
+    if isinstance(rt.store, OxigraphStore):
+        state.app.extensions[_QUAD_COUNT] = (_journal_position(rt), len(rt.store))
+
+
+def _journal_position(rt: Runtime) -> object:
+    return getattr(rt, "seq", None)
+
+
 @bp.get("/health")
 def health() -> tuple[dict[str, object], int]:
-    """Liveness of the store and of this worker's query executor, with the dataset's size.
-
-    The count runs in the executor, like any query: it proves the executor answers, and the
-    full scan it needs stays out of the worker, whose copy-on-write pages stay shared.
-    """
+    """Liveness of the store and of this worker's query executor, with the dataset's size."""
     rt = runtime()
     kind = "embedded" if isinstance(rt.store, OxigraphStore) else "remote"
-    job = Job(_COUNT_QUADS, None, None, _JSON, 1)
     try:
         graphs = _graphs()
-        counted = _executor().run(job, rt.config.query_timeout)
-        quads = int(json.loads(counted.body)["results"]["bindings"][0]["n"]["value"])
+        position = _journal_position(rt)
+        cached = current_app.extensions.get(_QUAD_COUNT)
+        if cached is not None and cached[0] == position:
+            _executor().run(Job("ASK {}", None, None, _JSON, 1), rt.config.query_timeout)
+            quads = cached[1]
+        else:
+            job = Job(_COUNT_QUADS, None, None, _JSON, 1)
+            counted = _executor().run(job, rt.config.query_timeout)
+            quads = int(json.loads(counted.body)["results"]["bindings"][0]["n"]["value"])
+            current_app.extensions[_QUAD_COUNT] = (position, quads)
     except (ApiError, StoreError, QueryTimeout, QueryFailed) as error:
         message = error.message if isinstance(error, ApiError) else str(error)
         return {"status": "unavailable", "store": kind, "error": message}, 503
