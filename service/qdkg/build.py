@@ -86,6 +86,18 @@ def load_sources(root: Path = ROOT) -> Sources:
     )
 
 
+def ill_typed_literals(graph: Graph) -> list[str]:
+    """Literals whose lexical form does not fit their datatype ("abc"^^xsd:decimal).
+
+    The OWL RL closure cannot reason over them (owlrl raises), so the build refuses them first.
+    """
+    return [
+        f"  {s} {p} {o.n3()}"
+        for s, p, o in graph
+        if isinstance(o, Literal) and getattr(o, "ill_typed", False)
+    ]
+
+
 def inputs_digest(files: Iterable[Path]) -> str:
     digest = hashlib.sha256(__version__.encode())
     for path in files:
@@ -215,6 +227,11 @@ def build(out_dir: Path, root: Path = ROOT, force: bool = False, log=print) -> B
 
     step = time.perf_counter()
     asserted = sources.ontology + sources.article + sources.external
+    bad_literals = ill_typed_literals(asserted)
+    if bad_literals:
+        raise BuildError(
+            f"{len(bad_literals)} literal(s) do not fit their datatype:\n" + "\n".join(bad_literals[:20])
+        )
     inferred = infer(asserted)
     timings["reason"] = time.perf_counter() - step
     log(f"OWL RL closure: {len(inferred)} new triples in {timings['reason']:.2f} s")

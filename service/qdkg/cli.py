@@ -143,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    # rdflib logs a traceback for every ill-typed literal; the build reports them itself, readably.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     args = parser().parse_args(argv)
     return int(args.func(args))
 
