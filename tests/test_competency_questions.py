@@ -1,4 +1,4 @@
-"""The example queries (the competency questions) run on the served store and return the answers the article gives.
+"""The example queries (competency questions) return, on the served store, the answers the article gives.
 
 Expected answers live in tests/expected/{name}.json, written from the article text, not from
 query output: `columns` are compared, `match` is "exact" (same rows, nothing else) or
@@ -74,7 +74,10 @@ def test_example_returns_the_expected_answer(app, example):
         assert len(distinct) == len(wanted), f"{example.name}: unexpected rows in {projected}"
     if expected.get("ordered"):
         positions = [
-            next(i for i, got in enumerate(projected) if all(same(a, e) for a, e in zip(got, want, strict=True)))
+            next(
+                i for i, got in enumerate(projected)
+                if all(same(a, e) for a, e in zip(got, want, strict=True))
+            )
             for want in wanted
         ]
         assert positions == sorted(positions), f"{example.name}: wrong order {projected}"

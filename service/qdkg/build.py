@@ -1,4 +1,4 @@
-"""Build the dataset: load ontology, shapes and facts; compute the OWL 2 RL closure; validate with SHACL; write it out."""
+"""Build the dataset: load ontology, shapes and facts; OWL 2 RL closure; SHACL validation; write it."""
 
 from __future__ import annotations
 

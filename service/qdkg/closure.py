@@ -20,8 +20,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
-from .build import is_noise as is_noise
 from .build import infer
+from .build import is_noise as is_noise
 from .namespaces import GRAPH_ARTICLE, GRAPH_EXTERNAL, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from .rules import Rules, is_schema
 from .store import Store
