@@ -144,8 +144,9 @@ def test_the_data_conforms_to_the_shapes_after_the_closure(generated: tuple[Path
 
 
 def test_the_benchmark_runs_end_to_end(build_dir: Path, tmp_path: Path) -> None:
-    """`bench/run.py --smoke`: real servers (qdkg serve, Oxigraph, qdkg serve --store), the
-    mix, dereferencing and validation, about a second each."""
+    """`bench/run.py --smoke`: real servers (qdkg serve, Oxigraph, qdkg serve --store, and one
+    with writes on), the mix, dereferencing, validation and an accepted write, about a second
+    each."""
     out = tmp_path / "smoke.json"
     result = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--smoke", "--build-dir", str(build_dir),
@@ -154,7 +155,7 @@ def test_the_benchmark_runs_end_to_end(build_dir: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     article = report["sizes"]["article"]
-    assert set(article["servers"]) == {"qdkg", "oxigraph", "qdkg-remote"}
+    assert set(article["servers"]) == {"qdkg", "oxigraph", "qdkg-remote", "qdkg-writes"}
     for name, stats in article["mix"].items():
         for c, run in stats.items():
             assert run["requests"] > 0 and run["failed"] == 0, (name, c, run)
@@ -168,4 +169,5 @@ def test_the_benchmark_runs_end_to_end(build_dir: Path, tmp_path: Path) -> None:
     for case, stats in article["dereferencing"].items():
         assert stats["requests"] > 0 and stats["failed"] == 0, case
     assert article["validation"]["100"]["failures"] == []
+    assert article["writes"]["changes"] == 1 and article["writes"]["failures"] == []
     assert "mix c=4: requests/s" in result.stdout

@@ -13,6 +13,7 @@ record is complete leaves no trace. A dry run stops before the journal.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from rdflib import BNode
 
 from .changeset import ChangeSet, apply_entry, result_record
 from .closure import Diff
+from .isolated import ChildCrashed, ChildFailed, ChildTimeout, run_isolated
+from .journal import Journal, JournalError
 from .namespaces import GRAPH_ARTICLE
 from .runtime import Runtime, refresh
 from .sparql_guard import inspect
@@ -35,7 +38,7 @@ _LOAD = re.compile(r"load", re.IGNORECASE | re.ASCII)
 
 class WriteError(Exception):
     """A write we refuse; `kind` says why: "syntax" (400), "read-only" (403), "not-found" (404),
-    "conflict" (409)."""
+    "conflict" (409), "timeout" (503), "storage" (503: the journal could not be written)."""
 
     def __init__(self, message: str, kind: str = "syntax") -> None:
         super().__init__(message)
@@ -69,6 +72,15 @@ def commit(runtime: Runtime, who: str, operation: str, effect: Effect, *, dry_ru
     journal = runtime.journal
     if journal is None:
         raise WriteError("writes are disabled on this server", kind="read-only")
+    try:
+        return _commit(runtime, journal, who, operation, effect, dry_run, reason, reverts)
+    except JournalError as error:  # a full disk, a read-only data directory: nothing changed
+        raise WriteError(f"the change could not be recorded, so nothing was changed: {error}",
+                         kind="storage") from None
+
+
+def _commit(runtime: Runtime, journal: Journal, who: str, operation: str, effect: Effect,
+            dry_run: bool, reason: str | None, reverts: int | None) -> Outcome:
     with journal.locked():
         refresh(runtime)
         journal.cut_torn_tail(runtime.applied)
@@ -92,7 +104,14 @@ def commit(runtime: Runtime, who: str, operation: str, effect: Effect, *, dry_ru
             reason=reason, reverts=reverts,
         )
         record = change.to_record()
-        end = journal.append(record)
+        try:
+            end = journal.append(record)
+        except JournalError:
+            # Whatever part of the record reached the disk is a torn tail that readers skip;
+            # cut it now if we can (otherwise the next writer or the next start does).
+            with contextlib.suppress(JournalError):
+                journal.cut_torn_tail(runtime.applied)
+            raise
         with runtime.lock:
             apply_entry(runtime.store, record)
             runtime.applied, runtime.seq = end, change.seq
@@ -116,16 +135,8 @@ def update_effect(runtime: Runtime, sparql: str) -> Effect:
         named = list(runtime.store.quads())
         union = {ox.Quad(q.subject, q.predicate, q.object) for q in named}
         before = set(named) | union
-        copy = ox.Store()
-        copy.extend(before)
-        try:
-            copy.update(sparql)
-        except SyntaxError as error:
-            raise WriteError(f"SPARQL Update syntax error: {error}") from None
-        except (OSError, ValueError) as error:
-            raise WriteError(f"the update could not be applied: {error}") from None
-        after = set(copy.quads_for_pattern(None, None, None, None))
-        changed = {q.graph_name for q in after ^ before}
+        gained, lost = _evaluate_apart(before, sparql, runtime.config.query_timeout)
+        changed = {q.graph_name for q in gained | lost}
         others = sorted(g.value for g in changed
                         if isinstance(g, ox.NamedNode) and g.value != WRITABLE_GRAPH)
         if others:
@@ -135,12 +146,48 @@ def update_effect(runtime: Runtime, sparql: str) -> Effect:
                 "the default graph is the read-only union of all graphs; say which graph to "
                 f"change, e.g. INSERT DATA {{ GRAPH <{WRITABLE_GRAPH}> {{ … }} }}")
         target = ox.NamedNode(WRITABLE_GRAPH)
-        added = [q for q in after - before if q.graph_name == target]
-        removed = [q for q in before - after if q.graph_name == target]
+        added = [q for q in gained if q.graph_name == target]
+        removed = [q for q in lost if q.graph_name == target]
         fresh, _ = skolemize([triple_of(q) for q in added])
         return fresh, [triple_of(q) for q in removed]
 
     return effect
+
+
+def _evaluate_apart(before: set[ox.Quad], sparql: str,
+                    timeout: float) -> tuple[set[ox.Quad], set[ox.Quad]]:
+    """The quads the update adds and removes, worked out on a copy in a child process.
+
+    The engine recurses once per level of nesting (and per operation chained), and overflows
+    its stack, killing the process, a few thousand levels down; a runaway WHERE clause would
+    hold the write lock. In a child, either costs the child.
+    """
+
+    def apply() -> tuple[set[ox.Quad], set[ox.Quad]]:
+        copy = ox.Store()
+        copy.extend(before)
+        copy.update(sparql)
+        after = set(copy.quads_for_pattern(None, None, None, None))
+        return after - before, before - after
+
+    try:
+        return run_isolated(apply, timeout)
+    except ChildFailed as failed:
+        if isinstance(failed.error, SyntaxError):
+            raise WriteError(f"SPARQL Update syntax error: {failed.error}") from None
+        if isinstance(failed.error, (OSError, ValueError)):
+            raise WriteError(f"the update could not be applied: {failed.error}") from None
+        raise failed.error from None
+    except ChildCrashed as crashed:
+        raise WriteError(
+            f"the update could not be evaluated: the SPARQL engine stopped on it ({crashed.how}), "
+            "as it does when groups or expressions nest, or operations follow one another, "
+            "thousands deep; simplify the update or split it; nothing was changed") from None
+    except ChildTimeout:
+        raise WriteError(
+            f"the update did not finish within the {timeout:g}-second time limit and was "
+            "stopped; nothing was changed. Narrow its WHERE clause, or split it",
+            kind="timeout") from None
 
 
 def graph_effect(runtime: Runtime, graph: str, method: str, triples: list[Triple]) -> Effect:
@@ -200,4 +247,7 @@ def _has_load(sparql: str) -> bool:
         parsed = parseUpdate(sparql)
     except ParseException:
         return True
+    except RecursionError:
+        raise WriteError("the update mentions LOAD and nests too deeply for it to be checked; "
+                         "nest groups and expressions less deeply") from None
     return any(getattr(op, "name", None) == "Load" for op in parsed.get("request") or [])

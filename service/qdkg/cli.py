@@ -33,7 +33,17 @@ def _store_config(args: argparse.Namespace, **overrides: object) -> Config:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from .journal import Journal, JournalError
     from .server import serve
+
+    if args.data_dir:
+        try:
+            Journal(Path(args.data_dir)).check_writable()
+        except JournalError as error:
+            print(f"qdkg serve: the data directory {args.data_dir} cannot be used: {error}; "
+                  "it holds the change journal, so it must be writable (see docs/operations.md)",
+                  file=sys.stderr)
+            return 2
 
     config = _store_config(
         args,

@@ -41,6 +41,7 @@ class Config:
     service_allowlist: tuple[str, ...] = ()
     write_tokens: dict[str, str] = field(default_factory=dict)
     cors_origin: str = "*"
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     testing: bool = False
 
     @classmethod
@@ -61,6 +62,8 @@ class Config:
             values["query_timeout"] = float(env["QDKG_QUERY_TIMEOUT"])
         if env.get("QDKG_MAX_ROWS"):
             values["max_rows"] = int(env["QDKG_MAX_ROWS"])
+        if env.get("QDKG_PROXY_HOPS"):
+            values["proxy_hops"] = int(env["QDKG_PROXY_HOPS"])
         if env.get("QDKG_SERVICE_ALLOWLIST"):
             values["service_allowlist"] = tuple(env["QDKG_SERVICE_ALLOWLIST"].split())
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -55,6 +55,17 @@ class QueryFailed(Exception):
     """Evaluation failed for a reason that is ours or the engine's, not the query text's."""
 
 
+class QueryCrashed(Exception):
+    """The engine died evaluating the query (a stack overflow on very deep nesting or chaining).
+
+    The executor is replaced; the worker and every other request are unaffected.
+    """
+
+
+# Signals with which the engine dies on a query it cannot handle (stack overflow, abort).
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL}
+
+
 def evaluate(runtime: Runtime, job: Job) -> Rendered:
     """Run one job against this process's store: refresh, query, serialise."""
     refresh(runtime)
@@ -97,6 +108,7 @@ class ProcessExecutor:
         self._poller = select.poll()
         self._pid = 0
         self._owner = 0
+        self._last_signal: int | None = None
 
     def start(self) -> None:
         """Fork the executor now (e.g. right after a worker starts) instead of on first use."""
@@ -117,6 +129,8 @@ class ProcessExecutor:
                 answer = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own child's reply
             except (EOFError, OSError) as error:
                 status = self._stop()
+                if self._last_signal in _CRASH_SIGNALS:
+                    raise QueryCrashed(status) from error
                 raise QueryFailed(f"the query process ended unexpectedly ({status})") from error
         return _unpack(*answer)
 
@@ -146,7 +160,7 @@ class ProcessExecutor:
     def _stop(self) -> str:
         """Kill and reap the executor; a description of how it ended."""
         conn, pid = self._conn, self._pid
-        self._conn, self._pid = None, 0
+        self._conn, self._pid, self._last_signal = None, 0, None
         if conn is not None:
             conn.close()
         if not pid:
@@ -160,7 +174,8 @@ class ProcessExecutor:
         except ChildProcessError:
             return "already reaped"
         if os.WIFSIGNALED(status):
-            return f"signal {os.WTERMSIG(status)}"
+            self._last_signal = os.WTERMSIG(status)
+            return f"signal {self._last_signal}"
         return f"exit status {os.WEXITSTATUS(status)}"
 
 

@@ -50,7 +50,18 @@ class Journal:
         self.directory = self.data_dir / "journal"
         self.path = self.directory / LOG_NAME
         self.lock_path = self.data_dir / LOCK_NAME
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # check_writable and the first write say why not
+            self.directory.mkdir(parents=True, exist_ok=True)
+
+    def check_writable(self) -> None:
+        """Raise JournalError unless the lock and the log can be opened for writing (at start)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+            if self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND))
+        except OSError as error:
+            raise JournalError(f"it cannot be written ({_reason(error)})") from None
 
     def version(self) -> tuple[int, int]:
         """(size, mtime) of the log: one stat, enough to tell that nothing was appended."""
@@ -83,7 +94,10 @@ class Journal:
     def locked(self) -> Iterator[None]:
         """Exclusive write lock across processes, and threads: each call opens its own
         descriptor, and flock locks belong to the open file description."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise JournalError(f"the data directory cannot be written ({_reason(error)})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -95,27 +109,34 @@ class Journal:
         """Drop whatever follows the last complete record. Only under the write lock."""
         size, _ = self.version()
         if size > valid_end:
-            with open(self.path, "r+b") as log:
-                log.truncate(valid_end)
-                os.fsync(log.fileno())
+            try:
+                with open(self.path, "r+b") as log:
+                    log.truncate(valid_end)
+                    os.fsync(log.fileno())
+            except OSError as error:
+                raise JournalError(
+                    f"the change journal's torn tail could not be cut ({_reason(error)})") from None
 
     def append(self, record: dict) -> int:
         """Write one record durably (fsync) and return the offset after it. Only under the lock."""
         payload = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         frame = _HEADER.pack(MAGIC, len(payload), hashlib.sha256(payload).digest()) + payload
         created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            view = memoryview(frame)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-            end = os.lseek(fd, 0, os.SEEK_END)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self.directory)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(frame)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+                end = os.lseek(fd, 0, os.SEEK_END)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.directory)
+        except OSError as error:
+            raise JournalError(f"the change journal cannot be written ({_reason(error)})") from None
         return end
 
 
@@ -125,3 +146,8 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _reason(error: OSError) -> str:
+    """The operating system's reason, without the file's path (messages reach clients)."""
+    return error.strerror or type(error).__name__

@@ -60,8 +60,9 @@ def gunicorn_options(config: Config, host: str, port: int, workers: int, threads
         # The worker waits up to query_timeout for its executor; gunicorn must not kill it first.
         "timeout": max(30, int(config.query_timeout * 3)),
         "graceful_timeout": 10,
-        # GET queries may be long; the app answers 413 past config.max_query_bytes (1 MB cap here).
-        "limit_request_line": 0,
+        # gunicorn's largest finite request line. An unlimited one lets a multi-megabyte URL hold
+        # a worker past its timeout; longer queries go in a POST body (SPARQL 1.1 Protocol 2.1).
+        "limit_request_line": 8190,
         # gunicorn's runtime control socket has one default path per user: two servers would
         # fight over it, and nothing here needs it.
         "control_socket_disable": True,

@@ -202,6 +202,11 @@ def _services_by_parser(query: str) -> list[str | None]:
             f"the checking parser stopped at line {error.lineno}, column {error.col} "
             f"({error.msg}); write comparisons with spaces around '<' and try again"
         ) from None
+    except RecursionError:
+        raise QueryRefused(
+            "the query mentions SERVICE and nests too deeply for its SERVICE calls to be checked; "
+            "flatten the nesting, or write comparisons with spaces around '<', and try again"
+        ) from None
     prefixes = {
         decl["prefix"] or "": str(decl["iri"])
         for decl in parsed[0]

@@ -8,6 +8,7 @@ external XML entities, and are about ten times faster. Nothing here follows `owl
 from __future__ import annotations
 
 import json
+import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,8 @@ def parse(data: bytes, media_type: str | None, base_iri: str, source: str = "") 
             kind="media-type")
     if fmt == ox.RdfFormat.JSON_LD:
         _check_json_ld(data, source)
+    elif fmt == ox.RdfFormat.RDF_XML:
+        _check_xml_expansion(data, source)
     try:
         quads = list(ox.parse(data, fmt, base_iri=base_iri))
     except SyntaxError as error:
@@ -108,17 +111,66 @@ def _check_json_ld(data: bytes, source: str) -> None:
     """Refuse remote contexts up front, with a message better than the parser's."""
     try:
         document = json.loads(data)
+        remote = _remote_contexts(document)
+    except RecursionError:
+        # pyoxigraph's JSON-LD parser recurses too, and overflows its stack (a crash, not an
+        # error) a few thousand levels down: refused before it runs.
+        raise SubmissionError(f"{_named(source)}the JSON nests too deeply to be read; flatten "
+                              "it (a few hundred levels at most)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         column = getattr(error, "colno", None)
         where = f" at line {line}, column {column}" if line is not None else ""
         raise SubmissionError(f"{_named(source)}invalid JSON{where}: {error}", line=line,
                               column=column) from None
-    remote = _remote_contexts(document)
     if remote:
         raise SubmissionError(
             f"{_named(source)}remote JSON-LD contexts are not fetched ({', '.join(remote[:3])}); "
             "put the context inline as an object")
+
+
+class _Refused(Exception):
+    pass
+
+
+_NAMED_REFERENCE = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)[A-Za-z_:]")
+
+
+def _check_xml_expansion(data: bytes, source: str) -> None:
+    """Refuse XML entities that expand far beyond the text ("billion laughs") before
+    pyoxigraph's RDF/XML parser, which expands them without a limit (and slowly), runs.
+
+    Entities defined in terms of other entities are refused outright (flat ones, such as the
+    namespace abbreviations ontology editors write, are fine); expat streams the expanded text
+    to a handler that counts it, and has its own amplification limit too. Other XML errors are
+    left to pyoxigraph to report.
+    """
+    budget = [max(10 * len(data), 1_000_000)]
+
+    def spend(size: int) -> None:
+        budget[0] -= size
+        if budget[0] < 0:
+            raise _Refused("the XML's entities expand to more than ten times its size")
+
+    def declared(name: str, _parameter: bool, value: str | None, *_rest: object) -> None:
+        if value is not None and _NAMED_REFERENCE.search(value):
+            raise _Refused(f"the XML entity '{name}' is defined in terms of other entities")
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.EntityDeclHandler = declared
+    parser.CharacterDataHandler = lambda text: spend(len(text))
+    parser.StartElementHandler = lambda _name, attributes: spend(
+        sum(len(value) for value in attributes.values()))
+    try:
+        parser.Parse(data, True)
+    except _Refused as refusal:
+        raise SubmissionError(f"{_named(source)}{refusal}; write the text out instead of "
+                              "nesting entity definitions") from None
+    except xml.parsers.expat.ExpatError as error:
+        if "amplification" in str(error):
+            raise SubmissionError(f"{_named(source)}the XML's entities expand too far ({error})"
+                                  ) from None
 
 
 def _remote_contexts(node: object) -> list[str]:

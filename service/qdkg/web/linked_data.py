@@ -357,4 +357,6 @@ def home() -> Response:
         return hashlib.sha256(repr(rows).encode()).hexdigest(), html
 
     return respond(HTML, ("home",), make,
-                    links=(f'<{void_link}>; rel="describedby"; type="text/turtle"',))
+                    links=(f'<{void_link}>; rel="describedby"; type="text/turtle"',
+                           f'<{request.script_root}/openapi.json>; rel="service-desc"; '
+                           'type="application/openapi+json"'))

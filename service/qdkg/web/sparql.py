@@ -8,6 +8,7 @@ enforces the time limit and returns the result already serialised in the negotia
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from urllib.parse import urlencode
@@ -29,7 +30,15 @@ from ..errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from ..executor import Executor, InlineExecutor, Job, QueryFailed, QueryTimeout, executor_for
+from ..executor import (
+    Executor,
+    InlineExecutor,
+    Job,
+    QueryCrashed,
+    QueryFailed,
+    QueryTimeout,
+    executor_for,
+)
 from ..results import (
     GRAPH_ACCEPT,
     GRAPH_NAMES,
@@ -48,6 +57,8 @@ from ..service_description import (
 from ..sparql_guard import QueryRefused, QueryShape, check, inspect, unknown_graphs_message
 from ..store import OxigraphStore, StoreError, StoreTimeout
 from . import runtime
+
+log = logging.getLogger("qdkg")
 
 bp = Blueprint("sparql", __name__)
 
@@ -132,6 +143,12 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
         ) from None
     except StoreError as error:
         raise ApiError(f"the store could not answer the query: {error}", status=502) from None
+    except QueryCrashed as error:
+        log.warning("query engine crashed (%s) on a %d-byte query", error, len(query))
+        raise BadRequest(
+            "the query nests or chains too deeply for the engine to evaluate (its evaluation "
+            "overflowed the stack); flatten the nesting or split the query"
+        ) from None
     except QueryFailed as error:
         raise ApiError(f"the query could not be evaluated: {error}", status=500) from None
     response = Response(rendered.body, content_type=content_type(rendered.media_type))

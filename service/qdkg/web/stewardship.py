@@ -47,7 +47,8 @@ bp = Blueprint("stewardship", __name__)
 REPORT_TYPES = ["application/json", "text/turtle", "application/ld+json", "text/html"]
 DATASET_TYPES = ["application/n-quads", "application/trig"]
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
-_WRITE_STATUS = {"syntax": 400, "read-only": 403, "not-found": 404, "conflict": 409}
+_WRITE_STATUS = {"syntax": 400, "read-only": 403, "not-found": 404, "conflict": 409,
+                 "timeout": 503, "storage": 503}
 # A submission is checked node by node; past this size, split it (the curated files are the
 # place for bulk changes, see `qdkg export-changes`).
 MAX_TRIPLES = 20_000
@@ -108,7 +109,11 @@ def _parse(data: bytes, media: str | None, allowed: dict | tuple) -> Submission:
 def update() -> Response:
     who = authorise(runtime().config, request.headers.get("Authorization"))
     if request.mimetype == "application/sparql-update":
-        sparql = request.get_data(as_text=True)
+        charset = request.mimetype_params.get("charset", "utf-8")
+        try:  # strictly: a replacement character would be written into the graph
+            sparql = request.get_data().decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            raise BadRequest(f"the request body is not valid {charset} text") from None
     elif request.mimetype == "application/x-www-form-urlencoded":
         sparql = request.form.get("update", "")
     else:
