@@ -242,6 +242,7 @@ class Spans:
     def __init__(self, taken: set[tuple[int, int]]) -> None:
         self.taken = taken
         self.widened = 0
+        self.extra_chars = 0
         self.dropped = 0
 
     def place(self, text: str, mark: Mark) -> None:
@@ -256,6 +257,7 @@ class Spans:
                 if (begin, end) not in self.taken:
                     self.taken.add((begin, end))
                     self.widened += extra > 0
+                    self.extra_chars += extra
                     mark.begin, mark.end = begin, end
                     mark.iri = f"span/{begin}-{end}"
                     return
@@ -1040,6 +1042,7 @@ class Generator:
         counts["triples"] = total
         counts["widened_spans"] = self.spans.widened
         counts["dropped_entity_spans"] = self.spans.dropped
+        counts["widened_chars_mean"] = round(self.spans.extra_chars / max(1, counts["spans"]), 2)
         return counts
 
 
@@ -1106,22 +1109,23 @@ def generate(out_dir: Path, triples: int, seed: int = 1, repo: Path = REPO,
 
 # --- submissions for the validation benchmark ----------------------------------------------------
 
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:亿元|万亩|万户|个|户|%)")
 
-
-def submission(triples: int, article_text: str, seed: int = 1) -> str:
-    """About `triples` triples of new, valid facts about the article's own districts: projects
-    with a statement each, cited by spans of numbers in the article's text (Turtle)."""
+def submission(triples: int, seed: int = 1, repo: Path = REPO) -> str:
+    """About `triples` triples of new, valid facts about the article's own districts (Turtle):
+    road projects with a statement each, cited by spans the article's facts already define (a
+    new span could take offsets a generated text uses, and span IRIs name offsets only)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    numbers = [m.span() for m in _NUMBER.finditer(article_text)]
+    text = (repo / "graph" / "source" / "article.txt").read_text(encoding="utf-8")
+    offsets = sorted({(int(b), int(e)) for path in sorted((repo / "graph").glob("*.ttl"))
+                      for b, e in re.findall(r"<span/(\d+)-(\d+)>", path.read_text("utf-8"))})
     districts = ["district/xihaian", "district/chengyang", "district/pingdu"]
+    names = Names(rng, set())
     parts, count, i = [PREAMBLE], 0, 0
     while count < triples:
         i += 1
-        begin, end = rng.choice(numbers)
-        z, e = Names(rng, set()).place()
-        amount = yi(rng, 0.5, 80)
-        stated, value = money(amount)
+        begin, end = rng.choice(offsets)
+        z, e = names.place()
+        stated, value = money(yi(rng, 0.5, 80))
         parts.append(f"""
 <project/submitted-{seed}-{i}> a qdkg:RoadProject ;
     rdfs:label {lit(z + "路")}@zh , {lit(e + " Road")}@en ;
@@ -1143,9 +1147,9 @@ def submission(triples: int, article_text: str, seed: int = 1) -> str:
     nif:referenceContext <text/article> ;
     nif:beginIndex {begin} ;
     nif:endIndex {end} ;
-    nif:anchorOf {lit(article_text[begin:end])} .
+    nif:anchorOf {lit(text[begin:end])} .
 """)
-        count += 7 + 10 + 5
+        count += 22
     return "".join(parts)
 
 

@@ -198,18 +198,28 @@ def request_file(work: Path, name: str, requests: list[bytes]) -> Path:
     return load.write_requests(work / f"{name}.requests", requests)
 
 
+def _cpu(server: Server | None) -> float:
+    if server is None or server.process is None:
+        return 0.0
+    return cpu_seconds(tree_pids(server.process.pid))
+
+
 def drive(server: Server, requests_file: Path, connections: int, duration: float, work: Path,
-          client: str) -> dict:
-    pids = tree_pids(server.process.pid) if server.process else []
-    before = cpu_seconds(pids)
+          client: str, backend: Server | None = None) -> dict:
+    """One load run; with the CPU the server's process tree (and its `backend` store's) spent
+    per request, which is less sensitive than requests/s to what else runs on the machine."""
+    before, backend_before = _cpu(server), _cpu(backend)
     load_before = loadavg()
     if client == "wrk":
         stats = load.run_wrk(server.base, requests_file, connections, duration, work)
     else:
         stats = load.run_python(requests_file, server.port, connections, duration)
-    after = cpu_seconds(tree_pids(server.process.pid)) if server.process else before
     if stats["requests"]:
-        stats["server_cpu_ms_per_request"] = round((after - before) * 1000 / stats["requests"], 3)
+        n = stats["requests"]
+        stats["server_cpu_ms_per_request"] = round((_cpu(server) - before) * 1000 / n, 3)
+        if backend is not None:
+            stats["store_cpu_ms_per_request"] = round((_cpu(backend) - backend_before) * 1000 / n,
+                                                      3)
     stats["loadavg"] = [load_before, loadavg()]
     return stats
 
@@ -230,7 +240,8 @@ def throughput(servers: dict[str, Server], mix: list[Query], lookup_queries: lis
                     server.request_bytes(q.text, q.accept) for q in lookup_queries])
                 probe = load.start_python(probe_file, server.port, 1, duration, pace=0.05)
             log(f"  {name}: mix at concurrency {c} for {duration:g} s")
-            results[name][str(c)] = drive(server, requests, c, duration, work, client)
+            backend = servers.get("oxigraph") if name.endswith("-remote") else None
+            results[name][str(c)] = drive(server, requests, c, duration, work, client, backend)
             sampler.sample(name)
             if probe is not None:
                 probes[name] = load.collect(probe)
@@ -272,10 +283,9 @@ def dereferencing(server: Server, oxigraph: Server | None, entities: list[str], 
 
 def validation(server: Server, sizes: dict[int, int], seed: int) -> dict:
     """POST /validate, one request at a time: p50 per submission size (triples)."""
-    text = (REPO / "graph" / "source" / "article.txt").read_text(encoding="utf-8")
     report = {}
     for triples, reps in sizes.items():
-        body = generate.submission(triples, text, seed).encode()
+        body = generate.submission(triples, seed).encode()
         times, failures = [], []
         for _ in range(reps):
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
@@ -294,6 +304,35 @@ def validation(server: Server, sizes: dict[int, int], seed: int) -> dict:
         report[str(triples)] = {"requests": reps, "p50_ms": round(statistics.median(times), 1),
                                 "min_ms": round(min(times), 1), "failures": failures[:2]}
         log(f"  validate {triples} triples: p50 {report[str(triples)]['p50_ms']} ms")
+    return report
+
+
+WRITE_TOKEN = "bench-writer-0123456789"
+
+
+def small_changes(server: Server, changes: int, triples: int) -> dict:
+    """Accepted writes of about `triples` new triples each (POST /store into the article graph,
+    validated against the shapes before commit), one at a time: p50 of the whole request."""
+    times, failures = [], []
+    for i in range(changes):
+        body = generate.submission(triples, seed=1000 + i).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+        started = time.perf_counter()
+        try:
+            conn.request("POST", "/store?graph=https://w3id.org/qdkg/graph/article", body=body,
+                         headers={"Content-Type": "text/turtle", "Accept": "application/json",
+                                  "Authorization": f"Bearer {WRITE_TOKEN}"})
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status != 200 or json.loads(data).get("status") != "committed":
+            failures.append(f"{response.status}: {data[:300].decode(errors='replace')}")
+    report = {"changes": changes, "triples_each": triples,
+              "p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1),
+              "failures": failures[:2]}
+    log(f"  accepted change of ~{triples} triples: p50 {report['p50_ms']} ms")
     return report
 
 
@@ -323,7 +362,12 @@ def run_size(size: str, args: argparse.Namespace, work: Path, sampler: Sampler) 
     servers: dict[str, Server] = {}
     try:
         log(f"{size}: starting servers ({result['quads']} quads)")
-        servers[PRIMARY] = start_qdkg(PRIMARY, root, build_dir, size_dir, sampler, args.workers)
+        servers[PRIMARY] = start_qdkg(PRIMARY, root, build_dir, size_dir, sampler, args.workers,
+                                      *args.serve_args.split())
+        for spec in args.also:
+            name, _, extra = spec.partition("=")
+            servers[name] = start_qdkg(name, root, build_dir, size_dir, sampler, args.workers,
+                                       *extra.split())
         oxigraph = start_oxigraph(dataset, size_dir, sampler)
         servers["oxigraph"] = oxigraph
         if not args.no_virtuoso:
@@ -336,7 +380,8 @@ def run_size(size: str, args: argparse.Namespace, work: Path, sampler: Sampler) 
                 log(f"{size}: Virtuoso unavailable: {error}")
         if not args.no_remote:
             servers["qdkg-remote"] = start_qdkg("qdkg-remote", root, build_dir, size_dir, sampler,
-                                                args.workers, "--store", oxigraph.query_url)
+                                                args.workers, *args.serve_args.split(),
+                                                "--store", oxigraph.query_url)
         result["servers"] = {name: {k: v for k, v in s.facts.items() if k != "log"}
                              for name, s in servers.items()}
 
@@ -347,6 +392,8 @@ def run_size(size: str, args: argparse.Namespace, work: Path, sampler: Sampler) 
             for query in mix[: len(mix) // args.variants]:
                 server.query(query.text, query.accept)
         result["queries"] = each_query(servers, mix, args.per_template)
+        if args.servers_only:
+            return result
         log(f"{size}: the mix ({len(mix)} requests, {len(mix) // args.variants} templates)")
         result["mix"], result["lookups_under_load"] = throughput(
             servers, mix, lookups(values), args.concurrency, args.duration, size_dir, args.client,
@@ -355,6 +402,12 @@ def run_size(size: str, args: argparse.Namespace, work: Path, sampler: Sampler) 
             servers[PRIMARY], oxigraph, values["entity"], args.deref_duration, size_dir,
             args.client)
         result["validation"] = validation(servers[PRIMARY], args.validation_sizes, args.seed)
+        if args.changes:
+            writer = start_qdkg("qdkg-writes", root, build_dir, size_dir, sampler, args.workers,
+                                *args.serve_args.split(), "--data-dir", str(size_dir / "data"),
+                                tokens=f"bench:{WRITE_TOKEN}")
+            servers["qdkg-writes"] = writer
+            result["writes"] = small_changes(writer, args.changes, 22)
     finally:
         for name, server in servers.items():
             sampler.forget(name)
@@ -423,6 +476,9 @@ def table(results: dict) -> str:
             lines.append(_row(f"mix c={c}: server CPU/request (ms)", names,
                               {n: s.get("server_cpu_ms_per_request") for n, s in at.items()},
                               "lower"))
+            if any("store_cpu_ms_per_request" in s for s in at.values()):
+                lines.append(_row(f"mix c={c}: + remote store CPU (ms)", names,
+                                  {n: s.get("store_cpu_ms_per_request") for n, s in at.items()}))
         probes = r.get("lookups_under_load", {})
         for p in ("p50", "p95"):
             if probes:
@@ -434,6 +490,11 @@ def table(results: dict) -> str:
         for triples, stats in r.get("validation", {}).items():
             lines.append(f"{'validate ' + triples + ' triples, p50 (ms)':36}"
                          f"{stats['p50_ms']:>{WIDTH}}")
+        if r.get("writes"):
+            w = r["writes"]
+            lines.append(f"{'accepted change ~' + str(w['triples_each']) + ' triples, p50 (ms)':36}"
+                         f"{w['p50_ms']:>{WIDTH}}   ({w['changes']} changes, "
+                         f"{len(w['failures'])} failed)")
         queries = r.get("queries", {})
         if queries:
             lines.append("each query alone, p50 (ms; !n = n failed):")
@@ -460,6 +521,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deref-duration", type=float, default=10.0)
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--workers", type=int, default=2, help="qdkg serve --workers")
+    p.add_argument("--serve-args", default="", help="more options for qdkg serve, e.g. "
+                   "'--threads 4'")
+    p.add_argument("--also", action="append", default=[], metavar="NAME=OPTIONS",
+                   help="measure another qdkg configuration too, e.g. 'qdkg-t4=--threads 4'")
     p.add_argument("--variants", type=int, default=24,
                    help="parameter values per query template")
     p.add_argument("--per-template", type=int, default=5,
@@ -467,6 +532,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--validation-sizes", type=lambda s: {int(k): int(v) for k, v in (
         x.split(":") for x in s.split(","))}, default={100: 15, 10_000: 3},
         help="triples:requests,... (default 100:15,10000:3)")
+    p.add_argument("--changes", type=int, default=5,
+                   help="accepted small writes to time (0: none)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--work", help="working directory (default: a new one under /tmp)")
     p.add_argument("--build-dir", help="use this build instead of building (the article only)")
@@ -475,6 +542,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="rebuild even when a build of the same inputs exists")
     p.add_argument("--client", choices=["wrk", "python"],
                    default="wrk" if load.have_wrk() else "python")
+    p.add_argument("--servers-only", action="store_true",
+                   help="only load, start-up, memory and each query once (e.g. for 5M triples)")
     p.add_argument("--no-virtuoso", action="store_true")
     p.add_argument("--no-remote", action="store_true")
     p.add_argument("--out", help="JSON results (default: bench/results/latest.json; with "
@@ -485,7 +554,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.smoke:
         args.sizes, args.duration, args.deref_duration = ["article"], 1.0, 1.0
         args.concurrency, args.variants, args.per_template = [1, 4], 2, 1
-        args.validation_sizes, args.no_virtuoso = {100: 1}, True
+        args.validation_sizes, args.no_virtuoso, args.changes = {100: 1}, True, 1
     return args
 
 

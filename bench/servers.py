@@ -218,11 +218,14 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None
 
 
 def start_qdkg(name: str, root: Path | None, build_dir: Path, work: Path, sampler: Sampler,
-               workers: int, *extra: str) -> Server:
-    """`qdkg serve` over a previous build; start-up is timed to the first answered query."""
+               workers: int, *extra: str, tokens: str | None = None) -> Server:
+    """`qdkg serve` over a previous build; start-up is timed to the first answered query.
+    Writes are off unless `tokens` (QDKG_WRITE_TOKENS) are given."""
     port = free_port()
     env = {**os.environ, "QDKG_BUILD_DIR": str(build_dir)}
     env.pop("QDKG_WRITE_TOKENS", None)
+    if tokens:
+        env["QDKG_WRITE_TOKENS"] = tokens
     if root is not None:
         env["QDKG_ROOT"] = str(root)
     log_path = work / f"{name}.log"
