@@ -19,16 +19,18 @@ TRIPLES = "text/turtle"
 WORDS = ["公园", "大桥", "停车场", "安置房", "产业基地", "污水处理厂", "大道", "码头"]
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
-# What each placeholder is filled with: the query that lists the candidates.
+# What each placeholder is filled with: the query that lists the candidates (written to work
+# with or without the closure's inferred types).
+_SUBCLASS = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>*"
 PARAMETERS = {
-    "city": f"""SELECT DISTINCT ?x WHERE {{ ?d a <{QDKG}DistrictLevelDivision> ;
-                  <{QDKG}locatedIn> ?x . ?x a <{QDKG}City> }}""",
-    "district": f"SELECT DISTINCT ?x WHERE {{ ?x a <{QDKG}DistrictLevelDivision> }}",
+    "city": f"""SELECT DISTINCT ?x WHERE {{ ?d <{QDKG}locatedIn> ?x . ?x a <{QDKG}City> }}""",
+    "district": f"""SELECT DISTINCT ?x WHERE {{
+                    ?x a ?c . ?c {_SUBCLASS} <{QDKG}DistrictLevelDivision> }}""",
     "entity": f"""SELECT DISTINCT ?x WHERE {{
                   VALUES ?kind {{ <{QDKG}Project> <{QDKG}DistrictLevelDivision> <{QDKG}Person>
                                  <{QDKG}QuantitativeStatement> <{QDKG}ProjectGroup>
                                  <{QDKG}Community> <{QDKG}Organization> }}
-                  ?x a ?kind . FILTER(STRSTARTS(STR(?x), "{BASE}")) }}""",
+                  ?x a ?c . ?c {_SUBCLASS} ?kind . FILTER(STRSTARTS(STR(?x), "{BASE}")) }}""",
     "stated": f"SELECT DISTINCT ?x WHERE {{ ?s <{QDKG}statedValue> ?x }}",
 }
 
