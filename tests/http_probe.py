@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,3 +116,28 @@ def workers_of(pid: int, workers: int, timeout: float = 30.0) -> list[int]:
     """The server's worker pids, once all `workers` are up."""
     assert wait_for(lambda: len(children(pid)) == workers, timeout), f"workers of {pid}"
     return sorted(children(pid))
+
+
+@contextmanager
+def listener() -> Iterator[tuple[str, socket.socket]]:
+    """A listening socket: a connection attempt would wait in its backlog, seen by accept()."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", sock
+    finally:
+        sock.close()
+
+
+def connections(sock: socket.socket) -> int:
+    """How many connection attempts reached the listener."""
+    seen = 0
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return seen
+        conn.close()
+        seen += 1

@@ -5,17 +5,14 @@ token, fishing for secrets in answers and logs, script in pages, floods, and cro
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from conftest import WRITE_TOKEN, WRITE_TOKENS, start_server
-from http_probe import ARTICLE, Reply, authorised, call, dump, insert, update
+from http_probe import ARTICLE, Reply, authorised, call, connections, dump, insert, listener, update
 
 PASSWD = "/etc/passwd"
 PASSWD_LINE = "root:x:0:0"
@@ -34,30 +31,6 @@ def target(build_dir, tmp_path_factory):
     srv.before = dump(srv.url)  # type: ignore[attr-defined]
     yield srv
     srv.stop()
-
-
-@contextmanager
-def listener() -> Iterator[tuple[str, socket.socket]]:
-    """A listening socket: a connection attempt would wait in its backlog, seen by accept()."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.setblocking(False)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", sock
-    finally:
-        sock.close()
-
-
-def connections(sock: socket.socket) -> int:
-    seen = 0
-    while True:
-        try:
-            conn, _ = sock.accept()
-        except BlockingIOError:
-            return seen
-        conn.close()
-        seen += 1
 
 
 def no_leak(reply: Reply) -> Reply:

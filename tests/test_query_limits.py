@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,6 +20,7 @@ import pytest
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from http_probe import connections, listener
 from qdkg.app import create_app
 from qdkg.examples import examples
 from qdkg.runtime import Runtime
@@ -139,30 +137,6 @@ def test_allow_listed_service_passes_the_check():
 
 
 # --- no outbound connection, ever -----------------------------------------------------------
-
-
-@contextmanager
-def listener() -> Iterator[tuple[str, socket.socket]]:
-    """A listening socket; a connection attempt would wait in its backlog, visible to accept()."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", sock
-    finally:
-        sock.close()
-
-
-def connections(sock: socket.socket) -> int:
-    seen = 0
-    while True:
-        try:
-            conn, _ = sock.accept()
-        except BlockingIOError:
-            return seen
-        conn.close()
-        seen += 1
 
 
 def test_service_load_and_outside_graphs_never_open_a_connection(server):
