@@ -406,6 +406,7 @@ def run_size(size: str, args: argparse.Namespace, work: Path, sampler: Sampler) 
             args.client)
         result["validation"] = validation(servers[PRIMARY], args.validation_sizes, args.seed)
         if args.changes:
+            shutil.rmtree(size_dir / "data", ignore_errors=True)  # changes of an earlier run
             writer = start_qdkg("qdkg-writes", root, build_dir, size_dir, sampler, args.workers,
                                 *args.serve_args.split(), "--data-dir", str(size_dir / "data"),
                                 tokens=f"bench:{WRITE_TOKEN}")
@@ -446,7 +447,13 @@ def table(results: dict) -> str:
         lines.append(f"\n== {size}: {r.get('quads', '?')} quads "
                      f"(generated triples: {generated}) ==")
         build = r.get("build", {})
-        if build.get("finished"):
+        if build.get("reused"):
+            t = build.get("timings", {})
+            lines.append("build: reused; the build that made it took "
+                         f"{t.get('total', 0):.1f} s (load {t.get('load', 0):.1f}, "
+                         f"reason {t.get('reason', 0):.1f}, validate {t.get('validate', 0):.1f}, "
+                         f"write {t.get('write', 0):.1f})")
+        elif build.get("finished"):
             t = build.get("timings", {})
             lines.append(f"build: {build['wall_s']} s wall, {build['cpu_s']} s CPU "
                          f"(load {t.get('load', 0):.1f}, reason {t.get('reason', 0):.1f}, "
