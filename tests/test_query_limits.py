@@ -264,8 +264,8 @@ def _tree(pid: int) -> list[int]:
 
 @pytest.mark.parametrize(
     ("workers", "threads"),
-    [(2, 1), (1, 2)],  # sync workers (the default); one gthread worker with an executor per thread
-    ids=["sync-workers", "threaded-worker"],
+    [(2, 1), (1, 4)],  # one executor per worker, running a query per request thread at once
+    ids=["one-thread-workers", "threaded-worker"],
 )
 def test_time_limit_stops_the_query_and_others_are_answered(server_factory, workers, threads):
     srv = server_factory("--query-timeout", "2", "--workers", str(workers),
@@ -274,10 +274,10 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
     while time.monotonic() < deadline:
         worker_pids = _children(srv.process.pid)
         executors = [e for w in worker_pids for e in _children(w)]
-        if len(worker_pids) == workers and len(executors) == workers * threads:
+        if len(worker_pids) == workers and len(executors) == workers:
             break
         time.sleep(0.1)
-    assert len(worker_pids) == workers and len(executors) == workers * threads
+    assert len(worker_pids) == workers and len(executors) == workers
     before = {pid: _cpu_ticks(pid) for pid in executors}
 
     heavy: dict[str, object] = {}
@@ -317,7 +317,7 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
 
     # the worker has a fresh executor and answers again, whichever worker takes the request
     fresh = [e for w in worker_pids for e in _children(w)]
-    assert len(fresh) == workers * threads and busy not in fresh
+    assert len(fresh) == workers and busy not in fresh
     for _ in range(4):
         assert get(srv.url + "/sparql", {"query": LABELS})[0] == 200
 

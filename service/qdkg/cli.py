@@ -51,6 +51,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         query_timeout=args.query_timeout,
         max_rows=args.max_rows,
         max_query_bytes=args.max_query_bytes,
+        result_cache_mb=args.result_cache_mb,
         service_allowlist=tuple(args.allow_service) if args.allow_service else None,
     )
     serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
@@ -118,9 +119,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="keep the store (and accepted changes) in this directory")
     _add_store_options(p)
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads per worker (default 1; queries still run one at a time per "
-                   "worker, so add workers, not threads, for throughput)")
+    p.add_argument("--threads", type=int, default=16,
+                   help="request threads per worker, each able to run a query at once in the "
+                   "worker's query process (default 16)")
+    p.add_argument("--result-cache-mb", type=float, default=None,
+                   help="query answers each worker keeps until the next accepted write, in MB "
+                   "(default 64; 0: no cache; QDKG_RESULT_CACHE_MB)")
     p.add_argument("--query-timeout", type=float, default=None, help="seconds (default 10)")
     p.add_argument("--max-rows", type=int, default=None,
                    help="result rows (or triples) per query (default 10000)")

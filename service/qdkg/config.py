@@ -37,6 +37,7 @@ class Config:
     query_timeout: float = 10.0
     max_rows: int = 10_000
     max_query_bytes: int = 100_000
+    result_cache_mb: float = 64.0  # per worker; 0 turns the query result cache off
     max_upload_bytes: int = 10_000_000
     service_allowlist: tuple[str, ...] = ()
     write_tokens: dict[str, str] = field(default_factory=dict)
@@ -62,6 +63,8 @@ class Config:
             values["query_timeout"] = float(env["QDKG_QUERY_TIMEOUT"])
         if env.get("QDKG_MAX_ROWS"):
             values["max_rows"] = int(env["QDKG_MAX_ROWS"])
+        if env.get("QDKG_RESULT_CACHE_MB"):
+            values["result_cache_mb"] = float(env["QDKG_RESULT_CACHE_MB"])
         if env.get("QDKG_PROXY_HOPS"):
             values["proxy_hops"] = int(env["QDKG_PROXY_HOPS"])
         if env.get("QDKG_SERVICE_ALLOWLIST"):

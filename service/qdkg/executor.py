@@ -1,12 +1,19 @@
 """Evaluate user queries in a child process that is killed when a query runs past the time limit.
 
-pyoxigraph has no query timeout and holds the GIL while it evaluates, so a runaway query cannot
-be stopped from inside the process that runs it. Each web worker therefore forks an executor
-once the store is loaded (it shares the store's memory copy-on-write) and talks to it over a
-pipe: one round trip per query, the executor answering with the serialised result. When the
-limit passes, the worker SIGKILLs the executor (no CPU is spent on the query afterwards) and
-forks a fresh one. The executor calls runtime.refresh before every query, as the worker does, so
-changes accepted by any process are visible in both copies of the store.
+pyoxigraph has no query timeout, so a runaway query cannot be stopped from inside the process
+that runs it. Each web worker therefore forks one executor process once the store is loaded (it
+shares the store's memory copy-on-write) and talks to it over a pipe. The executor runs each
+query on a thread of its own (a pool as large as the worker's request threads): pyoxigraph
+releases the GIL while it evaluates and serialises, so a lookup is answered while a heavy query
+runs beside it, and the worker holds one copy of the store however many threads it has.
+
+Every query carries its own deadline. When one passes, the worker SIGKILLs the executor (no CPU
+is spent on the query afterwards), forks a fresh one and resubmits the other queries that were
+in flight there: reads are safe to repeat, and each keeps its own deadline. When the executor
+dies on its own (the engine overflows its stack on very deep nesting or chaining), the queries
+in flight are resubmitted once; a query that kills a second executor is the culprit (with only
+one in flight, the first time). The executor calls runtime.refresh before every query, as the
+worker does, so changes accepted by any process are visible in both copies of the store.
 
 A remote store has its own timeout (the HTTP request's); queries to it run in the worker.
 """
@@ -14,17 +21,22 @@ A remote store has its own timeout (the HTTP request's); queries to it run in th
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import pickle
-import queue
-import select
 import signal
+import stat
+import sys
 import threading
+import time
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
+from . import runtime as runtime_module
 from .results import Rendered, render
 from .runtime import Runtime, refresh
 from .store import OxigraphStore, StoreError
@@ -32,6 +44,9 @@ from .store import OxigraphStore, StoreError
 _RESET_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH",
                   "SIGCHLD", "SIGABRT", "SIGTTIN", "SIGTTOU")
 _PR_SET_PDEATHSIG = 1
+# The executor's threads mostly wait in pyoxigraph with the GIL released; a shorter switch
+# interval lets a cheap query's few Python steps run soon after a heavy one's.
+_SWITCH_INTERVAL = 0.001
 
 
 class Job(NamedTuple):
@@ -41,6 +56,13 @@ class Job(NamedTuple):
     media_type: str
     max_rows: int
     describe: bool = False
+
+
+class Answer(NamedTuple):
+    """A query's result and the journal position of the store that evaluated it."""
+
+    rendered: Rendered
+    position: int
 
 
 class QueryTimeout(Exception):
@@ -75,17 +97,20 @@ def evaluate(runtime: Runtime, job: Job) -> Rendered:
     return render(runtime.store, result, job.media_type, job.max_rows, job.describe)
 
 
-def _answer(runtime: Runtime, job: Job) -> tuple[str, bytes | str, str, bool]:
-    """(kind, body or message, media type, truncated): a plain tuple, cheap to pickle."""
+# (kind, body or message, media type, truncated, journal position): cheap to pickle.
+_Reply = tuple[str, "bytes | str", str, bool, int]
+
+
+def _answer(runtime: Runtime, job: Job) -> _Reply:
     try:
         rendered = evaluate(runtime, job)
     except SyntaxError as error:
-        return ("syntax", str(error), "", False)
+        return ("syntax", str(error), "", False, 0)
     except StoreError as error:
-        return ("store", str(error), "", False)
+        return ("store", str(error), "", False, 0)
     except Exception as error:  # noqa: BLE001 - reported to the worker, which logs it as a 500
-        return ("failed", f"{type(error).__name__}: {error}", "", False)
-    return ("ok", rendered.body, rendered.media_type, rendered.truncated)
+        return ("failed", f"{type(error).__name__}: {error}", "", False, 0)
+    return ("ok", rendered.body, rendered.media_type, rendered.truncated, runtime.seq)
 
 
 class InlineExecutor:
@@ -94,89 +119,191 @@ class InlineExecutor:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def run(self, job: Job, timeout: float) -> Rendered:
-        return _unpack(*_answer(self.runtime, job))
+    def start(self) -> None:
+        pass
+
+    def run(self, job: Job, timeout: float) -> Answer:
+        return _unpack(_answer(self.runtime, job))
+
+
+class _Child:
+    __slots__ = ("conn", "pid", "retired", "status")
+
+    def __init__(self, conn: Connection, pid: int) -> None:
+        self.conn, self.pid = conn, pid
+        self.retired = False
+        self.status = ""
+
+
+class _Call:
+    __slots__ = ("child", "deadline", "done", "ident", "message", "reply", "retried")
+
+    def __init__(self, ident: int, message: bytes, deadline: float) -> None:
+        self.ident, self.message, self.deadline = ident, message, deadline
+        self.done = threading.Event()
+        self.reply: tuple | None = None
+        self.child: _Child | None = None
+        self.retried = False
 
 
 class ProcessExecutor:
-    """One forked executor process per worker process, used by one request at a time."""
+    """One forked executor process per worker process, running up to `threads` queries at once.
 
-    def __init__(self, runtime: Runtime) -> None:
+    Request threads send their query and wait for its own answer; one reader thread per worker
+    process hands the answers out and notices when the executor dies.
+    """
+
+    def __init__(self, runtime: Runtime, threads: int = 1) -> None:
         self.runtime = runtime
+        self.threads = max(1, threads)
         self._lock = threading.Lock()
-        self._conn: Connection | None = None
-        self._poller = select.poll()
-        self._pid = 0
+        self._children_changed = threading.Condition(self._lock)
         self._owner = 0
-        self._last_signal: int | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._child: _Child | None = None
+        self._calls: dict[int, _Call] = {}
+        self._unread: deque[_Child] = deque()
+        self._ids = itertools.count(1)
+        self._owner = os.getpid()
+        self._reader: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int:
+        """The executor process's id (0 before it is forked)."""
+        child = self._child
+        return child.pid if child is not None and not child.retired else 0
 
     def start(self) -> None:
         """Fork the executor now (e.g. right after a worker starts) instead of on first use."""
         with self._lock:
             self._ensure()
 
-    def run(self, job: Job, timeout: float) -> Rendered:
-        # Plain tuples and one poll object: this round trip is on every query's path.
+    def run(self, job: Job, timeout: float) -> Answer:
         message = pickle.dumps(tuple(job), pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            conn = self._ensure()
-            try:
-                conn.send_bytes(message)
-                if not self._poller.poll(timeout * 1000):
-                    self._stop()
-                    self._ensure()
+            if self._owner != os.getpid():  # inherited through fork: this process starts afresh
+                self._reset()
+            call = _Call(next(self._ids), message, time.monotonic() + timeout)
+            self._calls[call.ident] = call
+            self._submit(call)
+        if not call.done.wait(timeout):
+            with self._lock:
+                if not call.done.is_set():
+                    self._calls.pop(call.ident, None)
+                    child = call.child
+                    if child is not None and not child.retired:
+                        self._retire(child)
+                        self._ensure()  # ready for the next query, whether or not any is waiting
+                        self._resubmit_from(child)
                     raise QueryTimeout(timeout)
-                answer = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own child's reply
-            except (EOFError, OSError) as error:
-                status = self._stop()
-                if self._last_signal in _CRASH_SIGNALS:
-                    raise QueryCrashed(status) from error
-                raise QueryFailed(f"the query process ended unexpectedly ({status})") from error
-        return _unpack(*answer)
+        assert call.reply is not None  # noqa: S101 - set before done
+        return _unpack(call.reply)
 
-    def _ensure(self) -> Connection:
-        if self._conn is not None and self._owner == os.getpid():
-            return self._conn
-        # A copy inherited through fork belongs to the parent: never signal or close it here.
+    # --- under self._lock --------------------------------------------------------------------
+
+    def _submit(self, call: _Call) -> None:
+        child = self._ensure()
+        call.child = child
+        try:
+            child.conn.send_bytes(pickle.dumps((call.ident, call.message), pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # the executor died: the reader finds the call among its orphans and resubmits it
+
+    def _ensure(self) -> _Child:
+        if self._child is not None and not self._child.retired:
+            return self._child
         ours, theirs = Pipe()
         parent = os.getpid()
         pid = _fork(getattr(self.runtime, "lock", None))
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             code = 0
             try:
-                ours.close()
-                _become_executor(parent)
-                _serve(theirs, self.runtime)
+                _become_executor(parent, keep=theirs.fileno())
+                _serve(theirs, self.runtime, self.threads)
             except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
                 code = 1
             finally:
                 os._exit(code)
         theirs.close()
-        self._poller = select.poll()
-        self._poller.register(ours.fileno(), select.POLLIN)
-        self._conn, self._pid, self._owner = ours, pid, os.getpid()
-        return ours
+        child = self._child = _Child(ours, pid)
+        self._unread.append(child)
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read, name="qdkg-executor-reader",
+                                             daemon=True)
+            self._reader.start()
+        self._children_changed.notify_all()
+        return child
 
-    def _stop(self) -> str:
-        """Kill and reap the executor; a description of how it ended."""
-        conn, pid = self._conn, self._pid
-        self._conn, self._pid, self._last_signal = None, 0, None
-        if conn is not None:
-            conn.close()
-        if not pid:
-            return "not running"
+    def _retire(self, child: _Child) -> None:
+        """Kill and reap `child`; how it ended is kept in child.status."""
+        child.retired = True
+        if self._child is child:
+            self._child = None
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(child.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(child.pid, 0)
         except ChildProcessError:
-            return "already reaped"
+            child.status = "already reaped"
+            return
         if os.WIFSIGNALED(status):
-            self._last_signal = os.WTERMSIG(status)
-            return f"signal {self._last_signal}"
-        return f"exit status {os.WEXITSTATUS(status)}"
+            number = os.WTERMSIG(status)
+            child.status = f"signal {number} ({signal.Signals(number).name})"
+            if number in _CRASH_SIGNALS:
+                child.status = "crashed: " + child.status
+        else:
+            child.status = f"exit status {os.WEXITSTATUS(status)}"
+
+    def _resubmit_from(self, child: _Child, *, died: bool = False) -> None:
+        """Send the queries in flight on a dead `child` to a fresh executor.
+
+        When it died on its own the culprit is not known: each query is resubmitted once, and
+        one that was alone in flight or is on its second try is taken for the culprit.
+        """
+        orphans = [c for c in self._calls.values() if c.child is child]
+        kind = "crashed" if child.status.startswith("crashed") else "gone"
+        for call in orphans:
+            if died and (call.retried or len(orphans) == 1):
+                self._finish(call, (kind, child.status, "", False, 0))
+            elif call.deadline <= time.monotonic():
+                continue  # its own thread is about to time out
+            else:
+                call.retried = call.retried or died
+                self._submit(call)
+
+    def _finish(self, call: _Call, reply: tuple) -> None:
+        self._calls.pop(call.ident, None)
+        call.reply = reply
+        call.done.set()
+
+    # --- the reader thread -------------------------------------------------------------------
+
+    def _read(self) -> None:
+        while True:
+            with self._lock:
+                while not self._unread:
+                    self._children_changed.wait()
+                child = self._unread.popleft()
+            conn = child.conn
+            while True:
+                try:
+                    data = conn.recv_bytes()
+                except (EOFError, OSError):
+                    break
+                ident, reply = pickle.loads(data)  # noqa: S301 - our own child's reply
+                with self._lock:
+                    call = self._calls.get(ident)
+                    if call is not None:
+                        self._finish(call, reply)
+            conn.close()
+            with self._lock:
+                if not child.retired:  # it died on its own
+                    self._retire(child)
+                    self._resubmit_from(child, died=True)
 
 
 def _fork(state_lock: threading.Lock | None) -> int:
@@ -199,21 +326,29 @@ def _fork(state_lock: threading.Lock | None) -> int:
             state_lock.release()  # in the parent and in the child's copy alike
 
 
-def _unpack(kind: str, payload: bytes | str, media_type: str, truncated: bool) -> Rendered:
+def _unpack(reply: tuple) -> Answer:
+    kind, payload, media_type, truncated, position = reply
     if kind == "ok":
-        return Rendered(payload, media_type, truncated)  # type: ignore[arg-type]
+        return Answer(Rendered(payload, media_type, truncated), position)
     if kind == "syntax":
         raise SyntaxError(payload)
     if kind == "store":
         raise StoreError(payload)
+    if kind == "crashed":
+        raise QueryCrashed(payload)
+    if kind == "gone":
+        raise QueryFailed(f"the query process ended unexpectedly ({payload})")
     raise QueryFailed(payload)
 
 
-def _become_executor(parent: int) -> None:
-    """Default signal handling (the worker's handlers do not apply) and death with the parent.
+def _become_executor(parent: int, keep: int) -> None:
+    """Default signal handling, death with the parent, and none of the worker's descriptors.
 
     Linux sends the death signal when the thread that forked ends; that is the worker's main
-    thread or one of gthread's request threads, which live as long as the worker.
+    thread, one of gthread's request threads or the executor's reader, which live as long as the
+    worker. The worker's sockets (clients' connections among them) are closed here so that a
+    connection the worker closes is not held open by the executor; files stay open, as the
+    objects that own them (a store on disk) close them when they are replaced.
     """
     for name in _RESET_SIGNALS:
         if hasattr(signal, name):
@@ -225,43 +360,53 @@ def _become_executor(parent: int) -> None:
         pass  # not Linux: the executor still exits when the pipe closes
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(0)
+    _close_sockets(keep)
 
 
-def _serve(conn: Connection, runtime: Runtime) -> None:
+def _close_sockets(keep: int) -> None:
+    """Close the sockets inherited from the worker (its listener, its clients' connections)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return  # not Linux
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, already closed
+
+
+def _serve(conn: Connection, runtime: Runtime, threads: int) -> None:
+    after_fork = getattr(runtime_module, "after_fork", None)
+    if after_fork is not None:
+        after_fork(runtime)
+    sys.setswitchinterval(_SWITCH_INTERVAL)
+    sending = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qdkg-query")
+
+    def work(ident: int, job: Job) -> None:
+        data = pickle.dumps((ident, _answer(runtime, job)), pickle.HIGHEST_PROTOCOL)
+        try:
+            with sending:
+                conn.send_bytes(data)
+        except OSError:
+            os._exit(0)  # the worker is gone
+
     while True:
         try:
-            job = Job(*pickle.loads(conn.recv_bytes()))  # noqa: S301 - from our own parent
+            ident, message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own parent
         except (EOFError, OSError):
-            return
-        conn.send_bytes(pickle.dumps(_answer(runtime, job), pickle.HIGHEST_PROTOCOL))
+            os._exit(0)
+        pool.submit(work, ident, Job(*pickle.loads(message)))  # noqa: S301
 
 
-class ExecutorPool:
-    """Several executors for one worker process with several threads: queries run side by side."""
-
-    def __init__(self, runtime: Runtime, size: int) -> None:
-        self._idle: queue.LifoQueue[ProcessExecutor] = queue.LifoQueue()
-        self._all = [ProcessExecutor(runtime) for _ in range(size)]
-        for executor in self._all:
-            self._idle.put(executor)
-
-    def start(self) -> None:
-        for executor in self._all:
-            executor.start()
-
-    def run(self, job: Job, timeout: float) -> Rendered:
-        executor = self._idle.get()
-        try:
-            return executor.run(job, timeout)
-        finally:
-            self._idle.put(executor)
+Executor = ProcessExecutor | InlineExecutor
 
 
-Executor = ProcessExecutor | ExecutorPool | InlineExecutor
-
-
-def executor_for(runtime: Runtime, size: int = 1) -> Executor:
-    """Process executors for the embedded store (`size` of them); inline for a remote one."""
+def executor_for(runtime: Runtime, threads: int = 1) -> Executor:
+    """A process executor running up to `threads` queries at once; inline for a remote store."""
     if not isinstance(runtime.store, OxigraphStore):
         return InlineExecutor(runtime)
-    return ProcessExecutor(runtime) if size <= 1 else ExecutorPool(runtime, size)
+    return ProcessExecutor(runtime, threads)

@@ -7,8 +7,8 @@ TriG). No Flask here: this runs in the process that evaluates the query.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import cast
 
 import pyoxigraph as ox
@@ -35,6 +35,7 @@ DATASET_FORMATS = frozenset({"application/n-quads", "application/trig"})
 _JSON, _XML = "application/sparql-results+json", "application/sparql-results+xml"
 _TURTLE, _NT, _JSONLD = "text/turtle", "application/n-triples", "application/ld+json"
 _RDFXML, _NQ, _TRIG = "application/rdf+xml", "application/n-quads", "application/trig"
+_TSV = "text/tab-separated-values"
 # What a client may ask for (Accept, or `format`) -> what we answer with. The canonical types come
 # first in each table, in the order that makes the first one the answer to */*.
 SOLUTION_ACCEPT = {m: m for m in SOLUTION_FORMATS} | {
@@ -90,12 +91,21 @@ def render(
         media_type = _fit(media_type, SOLUTION_FORMATS)
         return _render_solutions(result, media_type, max_rows)
     media_type = _fit(media_type, GRAPH_FORMATS)
-    triples = list(islice(result, max_rows + 1))
-    truncated = len(triples) > max_rows
-    del triples[max_rows:]
+    lines, truncated = _first_lines(result, ox.RdfFormat.N_TRIPLES, max_rows)
     if describe:
+        triples = list(cast(Iterator[ox.Triple], ox.parse(lines, format=ox.RdfFormat.N_TRIPLES)))
         triples += labels_of_linked(store, triples)
-    return Rendered(serialize_triples(triples, media_type), media_type, truncated)
+        return Rendered(serialize_triples(triples, media_type), media_type, truncated)
+    if media_type == _NT:
+        return Rendered(lines, media_type, truncated)
+    fmt = GRAPH_FORMATS[media_type]
+    if media_type in DATASET_FORMATS:  # N-Triples is N-Quads in the default graph
+        parsed = ox.parse(lines, format=ox.RdfFormat.N_QUADS)
+    else:
+        parsed = ox.parse(lines, format=ox.RdfFormat.N_TRIPLES)
+    prefixes = SERIALIZATION_PREFIXES if fmt in _WITH_PREFIXES else None
+    return Rendered(cast(bytes, ox.serialize(parsed, format=fmt, prefixes=prefixes)), media_type,
+                    truncated)
 
 
 def _fit(media_type: str, table: dict) -> str:
@@ -103,28 +113,64 @@ def _fit(media_type: str, table: dict) -> str:
 
 
 def _render_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: int) -> Rendered:
-    # pyoxigraph serialises only whole result iterators, so the rows we keep are written back as
-    # SPARQL TSV (terms in their SPARQL syntax, which is what str() of a term gives) and
-    # re-read: a few microseconds per row, and every output format stays pyoxigraph's.
-    variables = solutions.variables
-    rows = list(islice(solutions, max_rows + 1))
-    truncated = len(rows) > max_rows
-    lines = ["\t".join(str(v) for v in variables)]
-    lines += ["\t".join(_tsv_term(t) for t in row) for row in rows[:max_rows]]
-    kept = ox.parse_query_results(
-        ("\n".join(lines) + "\n").encode("utf-8"), ox.QueryResultsFormat.TSV
-    )
+    # pyoxigraph serialises only whole result iterators, so the solutions are written as SPARQL
+    # TSV (one line per row, after a line of variables) until the row after the limit, cut there,
+    # and, for another format, re-read and written in it: every step is pyoxigraph's, in native
+    # code, with no Python work per row.
+    tsv, truncated = _first_lines(solutions, ox.QueryResultsFormat.TSV, max_rows + 1)
+    if media_type == _TSV:
+        return Rendered(tsv, media_type, truncated)
+    kept = ox.parse_query_results(tsv, ox.QueryResultsFormat.TSV)
     body = cast(bytes, kept.serialize(format=SOLUTION_FORMATS[media_type]))
     return Rendered(body, media_type, truncated)
 
 
-def _tsv_term(term: object) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.Triple):  # str() of a triple term lacks the <<( )>> brackets
-        parts = (_tsv_term(term.subject), _tsv_term(term.predicate), _tsv_term(term.object))
-        return "<<( {} {} {} )>>".format(*parts)
-    return str(term)
+class _EnoughLines(Exception):
+    """Raised from inside pyoxigraph's serialiser to stop it once the limit is passed."""
+
+
+class _LineCounter:
+    """A file for pyoxigraph's serialisers that keeps the first `limit` lines and stops there."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines = 0
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.lines += data.count(b"\n")
+        if self.lines > self.limit:
+            raise _EnoughLines
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def body(self) -> tuple[bytes, bool]:
+        """The first `limit` lines, and whether there was more."""
+        text = b"".join(self.parts)
+        if self.lines <= self.limit:
+            return text, False
+        end = -1
+        for _ in range(self.limit):
+            end = text.index(b"\n", end + 1)
+        return text[: end + 1], True
+
+
+def _first_lines(
+    result: ox.QuerySolutions | ox.QueryTriples,
+    fmt: ox.QueryResultsFormat | ox.RdfFormat,
+    limit: int,
+) -> tuple[bytes, bool]:
+    """The first `limit` lines of `result` in a line-based format (TSV, N-Triples), and whether
+    it had more. Terms in these formats escape their line breaks, so a line is a row."""
+    counter = _LineCounter(limit)
+    try:
+        result.serialize(counter, format=fmt)  # type: ignore[arg-type]
+    except _EnoughLines:
+        pass
+    return counter.body()
 
 
 def serialize_triples(

@@ -1,12 +1,12 @@
 """Serving for real: gunicorn (a production WSGI server) around the application factory.
 
-Worker processes, not threads, give throughput: pyoxigraph holds the GIL while it evaluates.
 The app is loaded once in the master (`preload_app`) and the workers fork from it, so the
-in-memory store is shared copy-on-write (measured: each worker adds a few MB, not a copy of
-the store). Workers are gunicorn's `sync` kind by default: one request at a time, which also
-makes forking each worker's query executor safe (a fork happens in a single-threaded process).
-With `threads > 1` the `gthread` worker is used, with one executor per thread, all forked
-before the threads start.
+in-memory store is shared copy-on-write until a process's queries touch it. Workers are
+gunicorn's `gthread` kind (keep-alive connections, one request per thread; `sync` with one
+thread). Each forks one query executor before its threads start, which evaluates up to
+`threads` queries at once, each on a thread of its own (pyoxigraph releases the GIL while it
+evaluates), so a cheap query is not held up behind a heavy one, and a worker holds one
+executor's copy of the store, not one per thread.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> Flask:
         from .app import create_app
+        from .rdflib_threads import serialise_rdflib_parsing
 
+        serialise_rdflib_parsing()  # the workers' threads parse SPARQL with rdflib side by side
         return create_app(self.qdkg_config)
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Fork the worker's query executors before it serves (and before any thread exists)."""
+    """Fork the worker's query executor before it serves (and before any thread exists)."""
     from .web.sparql import start_executors
 
     start_executors(worker.wsgi, worker.cfg.threads)
@@ -52,6 +54,8 @@ def gunicorn_options(config: Config, host: str, port: int, workers: int, threads
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
+        # gthread accepts connections while all its threads are busy and queues them; with one
+        # thread a sync worker leaves them to a free worker instead.
         "worker_class": "gthread" if threads > 1 else "sync",
         "preload_app": True,
         "post_worker_init": _post_worker_init,
@@ -69,7 +73,7 @@ def gunicorn_options(config: Config, host: str, port: int, workers: int, threads
     }
 
 
-def serve(config: Config, host: str, port: int, workers: int = 2, threads: int = 1) -> None:
+def serve(config: Config, host: str, port: int, workers: int = 2, threads: int = 16) -> None:
     if config.store_url:
         prepare_remote_store(config)
     _Gunicorn(config, gunicorn_options(config, host, port, workers, threads)).run()

@@ -32,18 +32,19 @@ from ..errors import (
 )
 from ..executor import (
     Executor,
-    InlineExecutor,
     Job,
     QueryCrashed,
     QueryFailed,
     QueryTimeout,
     executor_for,
 )
+from ..result_cache import ResultCache
 from ..results import (
     GRAPH_ACCEPT,
     GRAPH_NAMES,
     SOLUTION_ACCEPT,
     SOLUTION_NAMES,
+    Rendered,
     content_type,
     serialize_triples,
 )
@@ -67,6 +68,8 @@ SPARQL_QUERY = "application/sparql-query"
 QUERY_PAGE = "/query"
 _EXECUTOR = "qdkg.executor"
 _DESCRIPTIONS = "qdkg.service-descriptions"
+_RESULT_CACHE = "qdkg.result-cache"
+CACHE_HEADER = "X-Cache"
 
 _JSON, _NQ, _TRIG = "application/sparql-results+json", "application/n-quads", "application/trig"
 DUMP_FORMATS = {"nq": (_NQ, ox.RdfFormat.N_QUADS), "trig": (_TRIG, ox.RdfFormat.TRIG)}
@@ -127,8 +130,15 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
     else:
         default_graph = named_graphs = None  # the union of all graphs, and all named graphs
     job = Job(query, default_graph, named_graphs, media, config.max_rows, shape.form == "DESCRIBE")
+    cache, position = _result_cache(), -1
+    if cache is not None:
+        key = (query, _frozen(default_graph), _frozen(named_graphs), media, config.max_rows)
+        position = _position()
+        rendered = cache.get(key, position) if position >= 0 else None
+        if rendered is not None:
+            return _respond(rendered, config.max_rows, "hit")
     try:
-        rendered = _executor().run(job, config.query_timeout)
+        answer = _executor().run(job, config.query_timeout)
     except SyntaxError as error:
         raise BadRequest(_syntax_message(str(error), query)) from None
     except QueryTimeout as timeout:
@@ -151,12 +161,53 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
         ) from None
     except QueryFailed as error:
         raise ApiError(f"the query could not be evaluated: {error}", status=500) from None
+    if cache is None:
+        return _respond(answer.rendered, config.max_rows)
+    if position >= 0:
+        cache.put(key, answer.position, answer.rendered)
+    return _respond(answer.rendered, config.max_rows, "miss")
+
+
+def _respond(rendered: Rendered, max_rows: int, cached: str | None = None) -> Response:
     response = Response(rendered.body, content_type=content_type(rendered.media_type))
     response.headers["Vary"] = "Accept"
     if rendered.truncated:
         response.headers[TRUNCATED_HEADER] = "true"
-        response.headers[ROW_LIMIT_HEADER] = str(config.max_rows)
+        response.headers[ROW_LIMIT_HEADER] = str(max_rows)
+    if cached is not None:
+        response.headers[CACHE_HEADER] = cached
     return response
+
+
+def _frozen(iris: list[str] | None) -> tuple[str, ...] | None:
+    return None if iris is None else tuple(iris)
+
+
+def _result_cache() -> ResultCache | None:
+    """This worker's result cache; None when it is off or the store is remote.
+
+    A remote store can change without the journal knowing (its own clients, its own tools), so
+    its answers are never kept.
+    """
+    cache = current_app.extensions.get(_RESULT_CACHE)
+    if cache is None:
+        rt = runtime()
+        cache = ResultCache(0)
+        if isinstance(rt.store, OxigraphStore) and not rt.shared_store:
+            cache = ResultCache(int(rt.config.result_cache_mb * 1024 * 1024))
+        cache = current_app.extensions.setdefault(_RESULT_CACHE, cache)
+    return cache if cache.enabled else None
+
+
+def _position() -> int:
+    """This worker's journal position once it has caught up with the journal; -1 if it cannot."""
+    rt = runtime()
+    try:
+        refresh(rt)
+    except Exception:  # noqa: BLE001 - the executor reports the store's trouble; no caching
+        log.exception("could not catch up with the change journal")
+        return -1
+    return rt.seq
 
 
 def _protocol_params() -> MultiDict[str, str]:
@@ -273,12 +324,11 @@ def _executor() -> Executor:
 
 
 def start_executors(app: Flask, threads: int) -> None:
-    """Fork this worker's executors (one per request thread) before it serves its first request."""
+    """Fork this worker's executor (running up to `threads` queries at once) before it serves."""
     with app.app_context():
         executor = executor_for(runtime(), threads)
         app.extensions[_EXECUTOR] = executor
-        if not isinstance(executor, InlineExecutor):
-            executor.start()
+        executor.start()
 
 
 def _service_description(params: MultiDict[str, str]) -> BaseResponse:
@@ -364,7 +414,7 @@ def health() -> tuple[dict[str, object], int]:
             quads = cached[1]
         else:
             job = Job(_COUNT_QUADS, None, None, _JSON, 1)
-            counted = _executor().run(job, rt.config.query_timeout)
+            counted = _executor().run(job, rt.config.query_timeout).rendered
             quads = int(json.loads(counted.body)["results"]["bindings"][0]["n"]["value"])
             current_app.extensions[_QUAD_COUNT] = (position, quads)
     except (ApiError, StoreError, QueryTimeout, QueryFailed) as error:
@@ -383,7 +433,7 @@ def cors(response: Response) -> Response:
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Expose-Headers"] = (
-        f"{TRUNCATED_HEADER}, {ROW_LIMIT_HEADER}, Content-Disposition"
+        f"{TRUNCATED_HEADER}, {ROW_LIMIT_HEADER}, {CACHE_HEADER}, Content-Disposition"
     )
     if origin != "*":
         response.vary.add("Origin")
