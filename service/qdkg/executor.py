@@ -10,10 +10,11 @@ runs beside it, and the worker holds one copy of the store however many threads 
 Every query carries its own deadline. When one passes, the worker SIGKILLs the executor (no CPU
 is spent on the query afterwards), forks a fresh one and resubmits the other queries that were
 in flight there: reads are safe to repeat, and each keeps its own deadline. When the executor
-dies on its own (the engine overflows its stack on very deep nesting or chaining), the queries
-in flight are resubmitted once; a query that kills a second executor is the culprit (with only
-one in flight, the first time). The executor calls runtime.refresh before every query, as the
-worker does, so changes accepted by any process are visible in both copies of the store.
+dies on its own (the engine overflows its stack on very deep nesting or chaining), a query
+alone in flight is the culprit; otherwise the queries that were in flight run again one at a
+time among themselves (beside any others), so that the next death names one of them. The
+executor calls runtime.refresh before every query, as the worker does, so changes accepted by
+any process are visible in both copies of the store.
 
 A remote store has its own timeout (the HTTP request's); queries to it run in the worker.
 """
@@ -136,14 +137,13 @@ class _Child:
 
 
 class _Call:
-    __slots__ = ("child", "deadline", "done", "ident", "message", "reply", "retried")
+    __slots__ = ("child", "deadline", "done", "ident", "message", "reply")
 
     def __init__(self, ident: int, message: bytes, deadline: float) -> None:
         self.ident, self.message, self.deadline = ident, message, deadline
         self.done = threading.Event()
         self.reply: tuple | None = None
         self.child: _Child | None = None
-        self.retried = False
 
 
 class ProcessExecutor:
@@ -164,6 +164,8 @@ class ProcessExecutor:
     def _reset(self) -> None:
         self._child: _Child | None = None
         self._calls: dict[int, _Call] = {}
+        self._suspects: deque[_Call] = deque()  # in flight when an executor died on its own
+        self._probing: _Call | None = None  # the suspect being run again, alone among suspects
         self._unread: deque[_Child] = deque()
         self._ids = itertools.count(1)
         self._owner = os.getpid()
@@ -197,6 +199,9 @@ class ProcessExecutor:
                         self._retire(child)
                         self._ensure()  # ready for the next query, whether or not any is waiting
                         self._resubmit_from(child)
+                    if call is self._probing:
+                        self._probing = None
+                        self._probe_next()
                     raise QueryTimeout(timeout)
         assert call.reply is not None  # noqa: S101 - set before done
         return _unpack(call.reply)
@@ -261,24 +266,46 @@ class ProcessExecutor:
     def _resubmit_from(self, child: _Child, *, died: bool = False) -> None:
         """Send the queries in flight on a dead `child` to a fresh executor.
 
-        When it died on its own the culprit is not known: each query is resubmitted once, and
-        one that was alone in flight or is on its second try is taken for the culprit.
+        When it was killed for a query past its time limit, the others go back at once. When it
+        died on its own, the culprit is not known: a query alone in flight is it; otherwise the
+        queries in flight become suspects and are run again one at a time (beside the other
+        queries), so the next death points at one of them.
         """
         orphans = [c for c in self._calls.values() if c.child is child]
-        kind = "crashed" if child.status.startswith("crashed") else "gone"
+        if not died:
+            for call in orphans:
+                if call.deadline > time.monotonic():  # else its own thread is about to time out
+                    self._submit(call)
+            return
+        reply = ("crashed" if child.status.startswith("crashed") else "gone", child.status, "",
+                 False, 0)
+        probing = self._probing
+        if probing is not None and probing.child is child:
+            self._probing = None
+            orphans.remove(probing)
+            self._finish(probing, reply)
+        elif len(orphans) == 1 and not self._suspects:
+            self._finish(orphans[0], reply)
+            orphans = []
         for call in orphans:
-            if died and (call.retried or len(orphans) == 1):
-                self._finish(call, (kind, child.status, "", False, 0))
-            elif call.deadline <= time.monotonic():
-                continue  # its own thread is about to time out
-            else:
-                call.retried = call.retried or died
+            call.child = None
+            self._suspects.append(call)
+        self._probe_next()
+
+    def _probe_next(self) -> None:
+        while self._probing is None and self._suspects:
+            call = self._suspects.popleft()
+            if call.ident in self._calls and call.deadline > time.monotonic():
+                self._probing = call
                 self._submit(call)
 
     def _finish(self, call: _Call, reply: tuple) -> None:
         self._calls.pop(call.ident, None)
         call.reply = reply
         call.done.set()
+        if call is self._probing:
+            self._probing = None
+            self._probe_next()
 
     # --- the reader thread -------------------------------------------------------------------
 
