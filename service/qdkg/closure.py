@@ -136,6 +136,12 @@ def _in_graphs(graphs: Iterable[str]) -> str:
     return "FILTER (?g IN (" + ", ".join(f"<{g}>" for g in graphs) + "))"
 
 
+def _in_predicates(predicates: Iterable[Node]) -> str:
+    # Likewise a FILTER, not a second VALUES: with VALUES ?s and VALUES ?p Oxigraph scans the
+    # whole store (1.7 s against 3.5 ms at 1M quads).
+    return "FILTER (?p IN (" + ", ".join(str(to_ox(p)) for p in predicates) + "))"
+
+
 def _select(store: Store, sparql: str) -> list[Triple]:
     return [(to_rdflib(r["s"]), to_rdflib(r["p"]), to_rdflib(r["o"]))
             for r in store.query(sparql)]  # type: ignore[union-attr]
@@ -147,10 +153,15 @@ def describe(store: Store, nodes: Iterable[Node], graphs: Iterable[str] = STATE_
     nodes = [n for n in nodes if isinstance(n, URIRef)]
     if not nodes:
         return []
-    restrict = f"VALUES ?p {{ {_values(predicates)} }}" if predicates is not None else ""
+    restrict = ""
+    if predicates is not None:
+        predicates = list(predicates)
+        if not predicates:
+            return []
+        restrict = _in_predicates(predicates)
     return _select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{
-        VALUES ?s {{ {_values(nodes)} }} {restrict}
-        GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} }}""")
+        VALUES ?s {{ {_values(nodes)} }}
+        GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} {restrict} }}""")
 
 
 def incoming(store: Store, nodes: Iterable[Node], predicates: Iterable[Node],
@@ -159,8 +170,8 @@ def incoming(store: Store, nodes: Iterable[Node], predicates: Iterable[Node],
     if not nodes or not predicates:
         return []
     return _select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{
-        VALUES ?o {{ {_values(nodes)} }} VALUES ?p {{ {_values(predicates)} }}
-        GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} }}""")
+        VALUES ?o {{ {_values(nodes)} }}
+        GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} {_in_predicates(predicates)} }}""")
 
 
 def stored(store: Store, triples: Iterable[Triple], graphs: Iterable[str] = STATE_GRAPHS
