@@ -53,7 +53,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_query_bytes=args.max_query_bytes,
         result_cache_mb=args.result_cache_mb,
         service_allowlist=tuple(args.allow_service) if args.allow_service else None,
+        store_mode=args.store_mode,
     )
+    if not config.store_url:
+        from .runtime import StoreModeError, store_mode_for
+
+        try:
+            store_mode_for(config, Journal(config.data_dir) if config.data_dir else None)
+        except StoreModeError as error:
+            print(f"qdkg serve: {error}", file=sys.stderr)
+            return 2
     serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
@@ -125,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--result-cache-mb", type=float, default=None,
                    help="query answers each worker keeps until the next accepted write, in MB "
                    "(default 64; 0: no cache; QDKG_RESULT_CACHE_MB)")
+    p.add_argument("--store-mode", choices=["memory", "disk", "auto"], default=None,
+                   help="keep the embedded store in memory (fastest; each process that queries "
+                   "ends up with its own copy) or open the build's on-disk store read-only in "
+                   "every process (shared page cache; read-only); auto (default): disk when "
+                   "writes are off and the dataset has more than 3M quads (QDKG_STORE_MODE)")
     p.add_argument("--query-timeout", type=float, default=None, help="seconds (default 10)")
     p.add_argument("--max-rows", type=int, default=None,
                    help="result rows (or triples) per query (default 10000)")

@@ -34,6 +34,9 @@ class Config:
     store_url: str | None = None
     store_update_url: str | None = None
     store_graph_url: str | None = None
+    store_user: str | None = None  # credentials for a remote store (or in its URL)
+    store_password: str | None = None
+    store_mode: str = "auto"  # embedded store: memory | disk | auto (see runtime.store_mode_for)
     query_timeout: float = 10.0
     max_rows: int = 10_000
     max_query_bytes: int = 100_000
@@ -59,6 +62,12 @@ class Config:
             values["data_dir"] = Path(env["QDKG_DATA_DIR"])
         if env.get("QDKG_STORE"):
             values["store_url"] = env["QDKG_STORE"]
+        if env.get("QDKG_STORE_USER"):
+            values["store_user"] = env["QDKG_STORE_USER"]
+        if env.get("QDKG_STORE_PASSWORD"):
+            values["store_password"] = env["QDKG_STORE_PASSWORD"]
+        if env.get("QDKG_STORE_MODE"):
+            values["store_mode"] = env["QDKG_STORE_MODE"]
         if env.get("QDKG_QUERY_TIMEOUT"):
             values["query_timeout"] = float(env["QDKG_QUERY_TIMEOUT"])
         if env.get("QDKG_MAX_ROWS"):

@@ -1,7 +1,17 @@
 """The running service's state: the configured store, filled from the build and the change
 journal, and kept up to date with changes accepted by other processes. No Flask here.
 
-Every process (gunicorn worker, query executor) holds its own in-memory copy of the dataset.
+The embedded store is kept in one of two ways (`Config.store_mode`, see `store_mode_for`):
+
+- memory: the master loads the build's N-Quads into an in-memory store and the processes forked
+  from it (gunicorn workers, query executors) share it copy-on-write, until a query makes a
+  process write to the pages it reads (pyoxigraph does), which gives that process its own copy.
+  The fastest to query; it costs memory in proportion to the dataset times the processes.
+- disk: the build's on-disk store (`build/store`, RocksDB) opened read-only by every process
+  for itself after fork (`after_fork`); the master loads nothing. The data lives in the
+  kernel's page cache, shared by all processes, and start-up does not grow with the dataset.
+  Read-only, so only when writes are off.
+
 The journal under the data directory is the one shared truth: a process loads the build, then
 replays the journal, and `refresh` applies whatever other processes appended since. Without a
 data directory, writes (when enabled) go to a journal in a temporary directory created when the
@@ -11,6 +21,7 @@ runtime opens — shared by the workers forked from this process, gone after a r
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import shutil
@@ -19,11 +30,19 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import DATASET_FILE, build
+from .build import DATASET_FILE, MANIFEST_FILE, build
 from .changeset import apply_entry
 from .config import Config
 from .journal import Journal
-from .store import OxigraphStore, Store, open_store
+from .store import OxigraphStore, ReadOnlyStore, Store, ensure_disk_store, open_store
+
+STORE_MODES = ("memory", "disk", "auto")
+STORE_DIR = "store"  # the build's on-disk store, beside dataset.nq
+# `auto` serves from disk above this many quads (the manifest's count), or, for a build without
+# counts, above this size of dataset.nq (about 190 bytes a quad in the generated data).
+AUTO_DISK_QUADS = 3_000_000
+AUTO_DISK_BYTES = AUTO_DISK_QUADS * 190
+_GRAPH_COUNTS = ("ontology", "shapes", "article", "external", "text", "inferred")
 
 log = logging.getLogger("qdkg")
 
@@ -37,6 +56,7 @@ class Runtime:
     seq: int = 0  # number of the last change set applied to this store
     seen: tuple[int, int] = (0, 0)  # the journal's (size, mtime) when this process last looked
     shared_store: bool = False  # a remote store: one copy for everyone, nothing to replay
+    mode: str = "memory"  # memory | disk | remote
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cache: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -56,7 +76,7 @@ def open_runtime(config: Config) -> Runtime:
             graph_store_url=config.store_graph_url,
             timeout=config.query_timeout,
         )
-        runtime = Runtime(config, store, journal, shared_store=True)
+        runtime = Runtime(config, store, journal, mode="remote", shared_store=True)
         if journal is not None:
             entries = list(journal.read())
             if entries:
@@ -64,6 +84,16 @@ def open_runtime(config: Config) -> Runtime:
             runtime.seen = journal.version()
         return runtime
     ensure_build(config)
+    mode = store_mode_for(config, journal)
+    if mode == "disk":
+        dataset = config.build_dir / DATASET_FILE
+        quads = ensure_disk_store(dataset, config.build_dir / STORE_DIR)
+        quads = quads if quads is not None else manifest_quads(config.build_dir)
+        # Not opened here: each process opens its own handle after fork (after_fork).
+        log.info("serving %s quads read-only from %s", quads if quads is not None else "the",
+                 config.build_dir / STORE_DIR)
+        return Runtime(config, ReadOnlyStore(config.build_dir / STORE_DIR, quads), journal,
+                       mode="disk")
     store = OxigraphStore()
     store.load_file(config.build_dir / DATASET_FILE)
     log.info("loaded %d quads from %s", len(store), config.build_dir / DATASET_FILE)
@@ -75,6 +105,67 @@ def open_runtime(config: Config) -> Runtime:
         if runtime.seq:
             log.info("replayed %d accepted change set(s) from %s", runtime.seq, journal.path)
     return runtime
+
+
+class StoreModeError(ValueError):
+    """The configured store mode cannot be used with the other settings; the message says why."""
+
+
+def manifest_quads(build_dir: Path) -> int | None:
+    """The number of quads the build wrote, from its manifest (None when it does not say)."""
+    try:
+        manifest = json.loads((build_dir / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    counts = manifest.get("counts") or {}
+    for total in ("store", "quads"):  # the quads written, when the build counts them
+        if isinstance(counts.get(total), int):
+            return counts[total]
+    graphs = [v for k, v in counts.items() if k in _GRAPH_COUNTS and isinstance(v, int)]
+    return sum(graphs) if graphs else None
+
+
+def store_mode_for(config: Config, journal: Journal | None = None) -> str:
+    """`memory` or `disk`, from `config.store_mode`; StoreModeError when the choice cannot work.
+
+    `auto` chooses disk when writes are off, no accepted changes wait to be replayed, and the
+    dataset is large (more than AUTO_DISK_QUADS quads), memory otherwise.
+    """
+    mode = config.store_mode
+    if mode not in STORE_MODES:
+        raise StoreModeError(f"unknown store mode '{mode}': use one of {', '.join(STORE_MODES)}")
+    if mode == "memory":
+        return mode
+    pending = journal is not None and journal.path.exists() and journal.path.stat().st_size > 0
+    if mode == "disk":
+        if config.writes_enabled:
+            raise StoreModeError(
+                "the disk store mode serves the build read-only, and writes are enabled "
+                "(QDKG_WRITE_TOKENS): use --store-mode memory to accept writes, or unset the "
+                "write tokens to serve read-only from disk")
+        if pending:
+            raise StoreModeError(
+                f"the data directory holds accepted changes ({journal.path}), which a "  # type: ignore[union-attr]
+                "read-only store cannot replay: use --store-mode memory, or fold the changes "
+                "into the sources (qdkg export-changes) and rebuild")
+        return mode
+    if config.writes_enabled or pending:
+        return "memory"
+    quads = manifest_quads(config.build_dir)
+    if quads is not None:
+        return "disk" if quads > AUTO_DISK_QUADS else "memory"
+    try:
+        size = (config.build_dir / DATASET_FILE).stat().st_size
+    except OSError:
+        return "memory"
+    return "disk" if size > AUTO_DISK_BYTES else "memory"
+
+
+def after_fork(runtime: Runtime) -> None:
+    """In a process just forked from the one that opened the runtime: open what must not be
+    shared across fork (the read-only on-disk store's handle). A no-op in memory mode."""
+    if isinstance(runtime.store, ReadOnlyStore) and not runtime.store.opened:
+        runtime.store.reopen()
 
 
 def _open_journal(config: Config) -> Journal | None:

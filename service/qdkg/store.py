@@ -6,7 +6,13 @@ so the web layer never needs to know where the data lives and never touches rdfl
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -137,6 +143,118 @@ class OxigraphStore:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+class ReadOnlyStore(OxigraphStore):
+    """An on-disk (RocksDB) store opened read-only, by each process for itself.
+
+    The data stays on disk and in the kernel's page cache, which every process shares, instead
+    of a copy of the whole dataset in each process's memory. A RocksDB handle must not be used
+    across fork(), so the handle is opened on first use in every process (`reopen` does it
+    eagerly); a handle inherited from the parent is kept, untouched, and never closed here.
+    Writes are refused: another process must not write a store opened read-only.
+    """
+
+    def __init__(self, path: Path, quads: int | None = None) -> None:
+        self.path = Path(path)
+        self._quads = quads
+        self._handle: ox.Store | None = None
+        self._pid = 0
+        self._inherited: list[ox.Store] = []
+
+    @property
+    def _store(self) -> ox.Store:  # type: ignore[override]
+        if self._pid != os.getpid() or self._handle is None:
+            self.reopen()
+        return self._handle  # type: ignore[return-value]
+
+    def reopen(self) -> None:
+        """Open this process's own handle (after fork: the parent's is left alone)."""
+        if self._handle is not None:
+            self._inherited.append(self._handle)
+        try:
+            self._handle = ox.Store.read_only(str(self.path))
+        except OSError as error:
+            raise StoreError(f"cannot open the store in {self.path}: {error}") from None
+        self._pid = os.getpid()
+
+    @property
+    def opened(self) -> bool:
+        """Whether this process has opened the store."""
+        return self._handle is not None and self._pid == os.getpid()
+
+    def update(self, sparql: str) -> None:
+        raise StoreError("the store is open read-only")
+
+    def replace(self, remove: Iterable[ox.Quad], add: Iterable[ox.Quad]) -> None:
+        raise StoreError("the store is open read-only")
+
+    def load_file(self, path: Path) -> None:
+        raise StoreError("the store is open read-only")
+
+    def __len__(self) -> int:
+        # Known from the build when the store is opened, so that counting (which in this mode
+        # means opening the store) never happens in a process that is about to fork.
+        if self._quads is None:
+            self._quads = len(self._store)
+        return self._quads
+
+
+STORE_STAMP = "store.json"  # beside the store: which dataset file it was loaded from
+
+
+def dataset_stamp(dataset: Path) -> dict[str, int]:
+    stat = dataset.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def ensure_disk_store(dataset: Path, store_dir: Path) -> int | None:
+    """Make sure `store_dir` holds the quads of `dataset`; their number when it is known here.
+
+    A store written by the build is used as it is. Otherwise (or when this function made the
+    store from an older dataset file) the N-Quads file is bulk-loaded into a fresh directory in
+    a separate process, which is then renamed into place, so a reader never sees a half-loaded
+    store and this process's memory does not grow with the dataset.
+    """
+    stamp_path = store_dir.parent / STORE_STAMP
+    stamp = dataset_stamp(dataset)
+    if store_dir.is_dir():
+        if not stamp_path.exists() or store_dir.stat().st_mtime_ns > stamp_path.stat().st_mtime_ns:
+            return None  # written by the build itself (after any store made here)
+        try:
+            made = json.loads(stamp_path.read_text())
+        except (OSError, ValueError):
+            made = {}
+        if made.get("dataset") == stamp:
+            return made.get("quads")
+    scratch = Path(tempfile.mkdtemp(prefix=".store-", dir=store_dir.parent))
+    loader = ("import sys, pyoxigraph as ox\n"
+              "s = ox.Store(sys.argv[1])\n"
+              "s.bulk_load(path=sys.argv[2], format=ox.RdfFormat.N_QUADS)\n"
+              "s.flush()\n"
+              "print(len(s))\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", loader, str(scratch), str(dataset)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StoreError(f"loading {dataset} into an on-disk store failed: "
+                             f"{done.stderr.strip().splitlines()[-1:] or done.returncode}")
+        quads = int(done.stdout.strip())
+        if store_dir.exists():
+            stale = Path(tempfile.mkdtemp(prefix=".store-old-", dir=store_dir.parent))
+            store_dir.rename(stale / "store")
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            scratch.rename(store_dir)
+        except OSError:
+            if not store_dir.is_dir():  # not another process that made it meanwhile
+                raise
+        tmp_stamp = stamp_path.with_suffix(".tmp")
+        tmp_stamp.write_text(json.dumps({"dataset": stamp, "quads": quads}))
+        tmp_stamp.replace(stamp_path)
+        return quads
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def names_its_dataset(sparql: str) -> bool:
