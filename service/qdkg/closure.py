@@ -32,6 +32,7 @@ STATE_GRAPHS = (*ASSERTED_GRAPHS, GRAPH_INFERRED)
 # Context nodes (described, not validated) keep at most this many values per property, so a
 # district's hundreds of `contains` links do not drag every project into the slice.
 CONTEXT_FAN_OUT = 25
+_PAIRS_PER_QUERY = 2000
 _SCHEMA_LINKS = {RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,
                  OWL.equivalentClass, OWL.equivalentProperty, OWL.onProperty, OWL.someValuesFrom,
                  OWL.allValuesFrom, OWL.hasValue, OWL.intersectionOf, OWL.unionOf, RDF.first,
@@ -166,12 +167,20 @@ def describe(store: Store, nodes: Iterable[Node], graphs: Iterable[str] = STATE_
 
 def incoming(store: Store, nodes: Iterable[Node], predicates: Iterable[Node],
              graphs: Iterable[str] = STATE_GRAPHS) -> list[Triple]:
+    """Stored triples whose object is one of `nodes` and whose predicate one of `predicates`.
+
+    Asked as (predicate, object) pairs: with the predicates in a FILTER instead, Oxigraph reads
+    every triple pointing at a node, and a class or a measure has hundreds of thousands of
+    them (190 ms against 2 ms at 1M quads).
+    """
     nodes, predicates = list(nodes), list(predicates)
-    if not nodes or not predicates:
-        return []
-    return _select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{
-        VALUES ?o {{ {_values(nodes)} }}
-        GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} {_in_predicates(predicates)} }}""")
+    pairs = [f"({_values([p])} {_values([o])})" for o in nodes for p in predicates]
+    found: list[Triple] = []
+    for start in range(0, len(pairs), _PAIRS_PER_QUERY):
+        found += _select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{
+            VALUES (?p ?o) {{ {" ".join(pairs[start : start + _PAIRS_PER_QUERY])} }}
+            GRAPH ?g {{ ?s ?p ?o }} {_in_graphs(graphs)} }}""")
+    return list(dict.fromkeys(found))
 
 
 def stored(store: Store, triples: Iterable[Triple], graphs: Iterable[str] = STATE_GRAPHS
