@@ -196,9 +196,9 @@ def graph_effect(runtime: Runtime, graph: str, method: str, triples: list[Triple
         raise WriteError(read_only_message(graph), kind="read-only")
 
     def effect() -> tuple[list[Triple], list[Triple]]:
-        current = [triple_of(q) for q in runtime.store.quads(WRITABLE_GRAPH)]
-        if method == "POST":
+        if method == "POST":  # adds only: the graph's current content is not needed
             return triples, []
+        current = [triple_of(q) for q in runtime.store.quads(WRITABLE_GRAPH)]
         if method == "DELETE":
             return [], current
         wanted = set(triples)
