@@ -3,9 +3,11 @@
 pyoxigraph has no query timeout, so a runaway query cannot be stopped from inside the process
 that runs it. Each web worker therefore forks one executor process once the store is loaded (it
 shares the store's memory copy-on-write) and talks to it over a pipe. The executor runs each
-query on a thread of its own (a pool as large as the worker's request threads): pyoxigraph
+query on a thread of its own (as many at once as the worker has request threads): pyoxigraph
 releases the GIL while it evaluates and serialises, so a lookup is answered while a heavy query
-runs beside it, and the worker holds one copy of the store however many threads it has.
+runs beside it, and the worker holds one copy of the store however many threads it has. A query
+that has used more than a few milliseconds of CPU gives way to younger ones (its thread's
+priority is lowered), so cheap queries are not slowed down by heavy ones.
 
 Every query carries its own deadline. When one passes, the worker SIGKILLs the executor (no CPU
 is spent on the query afterwards), forks a fresh one and resubmits the other queries that were
@@ -32,7 +34,6 @@ import threading
 import time
 import warnings
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import NamedTuple
@@ -48,6 +49,10 @@ _PR_SET_PDEATHSIG = 1
 # The executor's threads mostly wait in pyoxigraph with the GIL released; a shorter switch
 # interval lets a cheap query's few Python steps run soon after a heavy one's.
 _SWITCH_INTERVAL = 0.001
+# A query that has used this much CPU (seconds) runs at a lower priority from then on.
+_AGE_CPU = 0.01
+_AGE_CHECK = 0.005
+_OLD_NICE = 10
 
 
 class Job(NamedTuple):
@@ -226,7 +231,7 @@ class ProcessExecutor:
             code = 0
             try:
                 _become_executor(parent, keep=theirs.fileno())
-                _serve(theirs, self.runtime, self.threads)
+                _serve(theirs, self.runtime)
             except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
                 code = 1
             finally:
@@ -405,16 +410,21 @@ def _close_sockets(keep: int) -> None:
                 pass  # the listing's own descriptor, already closed
 
 
-def _serve(conn: Connection, runtime: Runtime, threads: int) -> None:
+def _serve(conn: Connection, runtime: Runtime) -> None:
     after_fork = getattr(runtime_module, "after_fork", None)
     if after_fork is not None:
         after_fork(runtime)
     sys.setswitchinterval(_SWITCH_INTERVAL)
     sending = threading.Lock()
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qdkg-query")
+    ageing = _Ageing()
 
     def work(ident: int, job: Job) -> None:
-        data = pickle.dumps((ident, _answer(runtime, job)), pickle.HIGHEST_PROTOCOL)
+        ageing.enter()
+        try:
+            reply = _answer(runtime, job)
+        finally:
+            ageing.leave()
+        data = pickle.dumps((ident, reply), pickle.HIGHEST_PROTOCOL)
         try:
             with sending:
                 conn.send_bytes(data)
@@ -426,7 +436,48 @@ def _serve(conn: Connection, runtime: Runtime, threads: int) -> None:
             ident, message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own parent
         except (EOFError, OSError):
             os._exit(0)
-        pool.submit(work, ident, Job(*pickle.loads(message)))  # noqa: S301
+        job = Job(*pickle.loads(message))  # noqa: S301
+        threading.Thread(target=work, args=(ident, job), name="qdkg-query", daemon=True).start()
+
+
+class _Ageing:
+    """Queries that have used more than _AGE_CPU seconds of CPU give way to younger ones.
+
+    Each query runs on a thread of its own, which ends with it. A watcher lowers the scheduling
+    priority (raises the nice value) of a thread once its query has used that much CPU, so a
+    lookup arriving while heavy queries run gets the CPU first, as in shortest-job-first, and
+    the heavy queries share what is left. A thread's priority is never raised again (that needs
+    privileges): the thread ends with its query.
+    """
+
+    def __init__(self) -> None:
+        self._young: dict[int, int] = {}  # pthread id -> the kernel's thread id
+        self._changed = threading.Condition()
+        threading.Thread(target=self._watch, name="qdkg-ageing", daemon=True).start()
+
+    def enter(self) -> None:
+        with self._changed:
+            self._young[threading.get_ident()] = threading.get_native_id()
+            self._changed.notify()
+
+    def leave(self) -> None:
+        with self._changed:  # the watcher reads a thread's clock only under this lock
+            self._young.pop(threading.get_ident(), None)
+
+    def _watch(self) -> None:
+        with self._changed:
+            while True:
+                while not self._young:
+                    self._changed.wait()
+                for ident, tid in list(self._young.items()):
+                    try:
+                        used = time.clock_gettime(time.pthread_getcpuclockid(ident))
+                        if used > _AGE_CPU:
+                            os.setpriority(os.PRIO_PROCESS, tid, _OLD_NICE)
+                            del self._young[ident]
+                    except OSError:
+                        del self._young[ident]
+                self._changed.wait(_AGE_CHECK)
 
 
 Executor = ProcessExecutor | InlineExecutor
