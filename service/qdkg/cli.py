@@ -54,6 +54,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         result_cache_mb=args.result_cache_mb,
         service_allowlist=tuple(args.allow_service) if args.allow_service else None,
         store_mode=args.store_mode,
+        max_triples=args.max_triples,
+        validation_timeout=args.validation_timeout,
     )
     if not config.store_url:
         from .runtime import StoreModeError, store_mode_for
@@ -140,6 +142,12 @@ def parser() -> argparse.ArgumentParser:
                    "every process (shared page cache; read-only); auto (default): disk when "
                    "writes are off and the dataset has more than 3M quads (QDKG_STORE_MODE)")
     p.add_argument("--query-timeout", type=float, default=None, help="seconds (default 10)")
+    p.add_argument("--max-triples", type=int, default=None,
+                   help="triples per validation or write; more are refused with 413 (default "
+                   "20000; QDKG_MAX_TRIPLES)")
+    p.add_argument("--validation-timeout", type=float, default=None,
+                   help="seconds one POST /validate may take before it is stopped with 503 "
+                   "(default: twice the query time limit; QDKG_VALIDATION_TIMEOUT)")
     p.add_argument("--max-rows", type=int, default=None,
                    help="result rows (or triples) per query (default 10000)")
     p.add_argument("--max-query-bytes", type=int, default=None,

@@ -38,6 +38,8 @@ class Config:
     store_password: str | None = None
     store_mode: str = "auto"  # embedded store: memory | disk | auto (see runtime.store_mode_for)
     query_timeout: float = 10.0
+    max_triples: int = 20_000  # per validation or write (a 413 beyond)
+    validation_timeout: float | None = None  # seconds; None: twice the query time limit
     max_rows: int = 10_000
     max_query_bytes: int = 100_000
     result_cache_mb: float = 64.0  # per worker; 0 turns the query result cache off
@@ -70,6 +72,10 @@ class Config:
             values["store_mode"] = env["QDKG_STORE_MODE"]
         if env.get("QDKG_QUERY_TIMEOUT"):
             values["query_timeout"] = float(env["QDKG_QUERY_TIMEOUT"])
+        if env.get("QDKG_MAX_TRIPLES"):
+            values["max_triples"] = int(env["QDKG_MAX_TRIPLES"])
+        if env.get("QDKG_VALIDATION_TIMEOUT"):
+            values["validation_timeout"] = float(env["QDKG_VALIDATION_TIMEOUT"])
         if env.get("QDKG_MAX_ROWS"):
             values["max_rows"] = int(env["QDKG_MAX_ROWS"])
         if env.get("QDKG_RESULT_CACHE_MB"):
@@ -80,6 +86,12 @@ class Config:
             values["service_allowlist"] = tuple(env["QDKG_SERVICE_ALLOWLIST"].split())
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def validation_time_limit(self) -> float:
+        """Seconds one validation may take: below the worker's own time limit, which is at
+        least three times the query time limit (server.py)."""
+        return self.validation_timeout or 2 * self.query_timeout
 
     @property
     def writes_enabled(self) -> bool:

@@ -10,12 +10,15 @@ reappear in every report that adds a project somewhere in Qingdao.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
@@ -235,6 +238,68 @@ def validate_submission(runtime: Runtime, submission: Submission) -> tuple[Check
     refresh(runtime)
     checked = checker_of(runtime).check_additions(submission.triples, submission.blank_labels)
     return checked, report_of(runtime, checked)
+
+
+class ValidationTimeout(Exception):
+    """A validation ran past its time limit and was stopped; nothing was changed."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(f"the validation did not finish within {limit:g} s")
+        self.limit = limit
+
+
+class _Expired(BaseException):
+    """Raised inside the thread whose time is up (a BaseException: no `except Exception` in
+    pySHACL or rdflib may swallow it)."""
+
+
+T = TypeVar("T")
+
+
+def within(seconds: float, work: Callable[[], T]) -> T:
+    """`work()`, stopped with ValidationTimeout once `seconds` have passed.
+
+    A timer raises an exception in the calling thread (CPython's PyThreadState_SetAsyncExc),
+    which takes effect at the next Python instruction, so the work stops between two steps of
+    pySHACL, rdflib or the store; one store query is not cut short, and validation's queries
+    are bounded (a few milliseconds each). Unlike a child process, this costs nothing when
+    the time is not up, and the work keeps this process's caches (parsed SHACL queries, the
+    checker). Only for work that changes no shared state: an exception may land anywhere in it.
+    """
+    target = threading.get_ident()
+    guard = threading.Lock()
+    state = {"armed": True, "fired": False}
+
+    def expire() -> None:
+        with guard:
+            if state["armed"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
+                                                           ctypes.py_object(_Expired))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    try:
+        try:
+            timer.start()
+            return work()
+        finally:
+            with guard:
+                state["armed"] = False
+            timer.cancel()
+    except _Expired:
+        raise ValidationTimeout(seconds) from None
+    finally:
+        if state["fired"]:  # delivered or not, no exception may stay pending for this thread
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+
+
+def validate_within(runtime: Runtime, submission: Submission,
+                    seconds: float) -> tuple[Checked, Report]:
+    """`validate_submission`, stopped with ValidationTimeout after `seconds`."""
+    refresh(runtime)
+    checker_of(runtime)  # made outside the time limit: it is kept for every later request
+    return within(seconds, lambda: validate_submission(runtime, submission))
 
 
 def report_graph(checked: Checked) -> Graph:

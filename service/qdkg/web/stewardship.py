@@ -29,6 +29,7 @@ from ..errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from ..pages import choose_language
@@ -38,7 +39,7 @@ from ..runtime import refresh
 from ..submission import FORMATS as SUBMISSION_FORMATS
 from ..submission import GRAPH_MEDIA_TYPES, Submission, SubmissionError, parse
 from ..terms import Triple, to_ox
-from ..validation import Checked, report_graph, report_of, validate_submission
+from ..validation import Checked, ValidationTimeout, report_graph, report_of, validate_within
 from . import runtime
 
 bp = Blueprint("stewardship", __name__)
@@ -49,9 +50,6 @@ DATASET_TYPES = ["application/n-quads", "application/trig"]
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _WRITE_STATUS = {"syntax": 400, "read-only": 403, "not-found": 404, "conflict": 409,
                  "timeout": 503, "storage": 503}
-# A submission is checked node by node; past this size, split it (the curated files are the
-# place for bulk changes, see `qdkg export-changes`).
-MAX_TRIPLES = 20_000
 
 
 @bp.before_app_request
@@ -72,7 +70,16 @@ def validate_form() -> Response:
 def validate() -> Response:
     data, media = _submitted_rdf()
     submission = _parse(data, media, SUBMISSION_FORMATS)
-    checked, report = validate_submission(runtime(), submission)
+    rt = runtime()
+    limit = rt.config.validation_time_limit
+    try:
+        checked, report = validate_within(rt, submission, limit)
+    except ValidationTimeout:
+        raise ServiceUnavailable(
+            f"validating these {len(submission)} triples did not finish within the {limit:g}-"
+            "second limit and was stopped; send them in smaller parts (a few thousand triples "
+            "per request), or validate the file with `qdkg validate FILE`, which has no time "
+            "limit") from None
     return _answer(checked, report, status=200, outcome=None)
 
 
@@ -96,9 +103,14 @@ def _parse(data: bytes, media: str | None, allowed: dict | tuple) -> Submission:
         if error.kind == "media-type":
             raise UnsupportedMediaType(error.message) from None
         raise BadRequest(error.message, line=error.line, column=error.column) from None
-    if len(submission) > MAX_TRIPLES:
-        raise PayloadTooLarge(f"{len(submission)} triples is more than the {MAX_TRIPLES} checked "
-                              "in one request; send them in parts")
+    # A submission is checked node by node; past the limit, split it (the curated files are
+    # the place for bulk changes, see `qdkg export-changes`).
+    limit = runtime().config.max_triples
+    if len(submission) > limit:
+        raise PayloadTooLarge(
+            f"{len(submission)} triples is more than the {limit} checked in one request: split "
+            f"the submission into parts of at most {limit} triples (keeping each resource's "
+            "triples together) and send them one after another")
     return submission
 
 
