@@ -49,10 +49,9 @@ _PR_SET_PDEATHSIG = 1
 # The executor's threads mostly wait in pyoxigraph with the GIL released; a shorter switch
 # interval lets a cheap query's few Python steps run soon after a heavy one's.
 _SWITCH_INTERVAL = 0.001
-# A query that has used this much CPU (seconds) runs at a lower priority from then on.
-_AGE_CPU = 0.01
+# (CPU seconds a query has used, the nice value its thread runs at from then on), in order.
+_AGES = ((0.01, 10),)
 _AGE_CHECK = 0.005
-_OLD_NICE = 10
 
 
 class Job(NamedTuple):
@@ -97,6 +96,10 @@ _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL}
 def evaluate(runtime: Runtime, job: Job) -> Rendered:
     """Run one job against this process's store: refresh, query, serialise."""
     refresh(runtime)
+    answer = getattr(runtime.store, "answer", None)  # a remote store: its bytes, when they fit
+    if answer is not None:
+        return answer(job.query, job.media_type, job.max_rows, job.describe,
+                      default_graph=job.default_graph, named_graphs=job.named_graphs)
     result = runtime.store.query(
         job.query, default_graph=job.default_graph, named_graphs=job.named_graphs
     )
@@ -441,42 +444,47 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
 
 
 class _Ageing:
-    """Queries that have used more than _AGE_CPU seconds of CPU give way to younger ones.
+    """Queries that have used some CPU give way to younger ones.
 
     Each query runs on a thread of its own, which ends with it. A watcher lowers the scheduling
-    priority (raises the nice value) of a thread once its query has used that much CPU, so a
+    priority (raises the nice value) of a thread as its query passes each step of _AGES, so a
     lookup arriving while heavy queries run gets the CPU first, as in shortest-job-first, and
     the heavy queries share what is left. A thread's priority is never raised again (that needs
     privileges): the thread ends with its query.
     """
 
     def __init__(self) -> None:
-        self._young: dict[int, int] = {}  # pthread id -> the kernel's thread id
+        self._running: dict[int, list[int]] = {}  # pthread id -> [kernel thread id, step]
         self._changed = threading.Condition()
         threading.Thread(target=self._watch, name="qdkg-ageing", daemon=True).start()
 
     def enter(self) -> None:
         with self._changed:
-            self._young[threading.get_ident()] = threading.get_native_id()
+            self._running[threading.get_ident()] = [threading.get_native_id(), 0]
             self._changed.notify()
 
     def leave(self) -> None:
         with self._changed:  # the watcher reads a thread's clock only under this lock
-            self._young.pop(threading.get_ident(), None)
+            self._running.pop(threading.get_ident(), None)
 
     def _watch(self) -> None:
         with self._changed:
             while True:
-                while not self._young:
+                while not self._running:
                     self._changed.wait()
-                for ident, tid in list(self._young.items()):
+                for ident, state in list(self._running.items()):
+                    tid, step = state
                     try:
                         used = time.clock_gettime(time.pthread_getcpuclockid(ident))
-                        if used > _AGE_CPU:
-                            os.setpriority(os.PRIO_PROCESS, tid, _OLD_NICE)
-                            del self._young[ident]
+                        while step < len(_AGES) and used > _AGES[step][0]:
+                            os.setpriority(os.PRIO_PROCESS, tid, _AGES[step][1])
+                            step += 1
                     except OSError:
-                        del self._young[ident]
+                        step = len(_AGES)
+                    if step == len(_AGES):
+                        del self._running[ident]
+                    else:
+                        state[1] = step
                 self._changed.wait(_AGE_CHECK)
 
 
