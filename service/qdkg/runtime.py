@@ -34,7 +34,7 @@ from .build import DATASET_FILE, MANIFEST_FILE, build
 from .changeset import apply_entry
 from .config import Config
 from .journal import Journal
-from .store import OxigraphStore, ReadOnlyStore, Store, ensure_disk_store, open_store
+from .store import OxigraphStore, ReadOnlyStore, Store, ensure_disk_store
 
 STORE_MODES = ("memory", "disk", "auto")
 STORE_DIR = "store"  # the build's on-disk store, beside dataset.nq
@@ -70,12 +70,9 @@ def open_runtime(config: Config) -> Runtime:
     """Open the store, load the built dataset, replay the accepted changes."""
     journal = _open_journal(config)
     if config.store_url:
-        store = open_store(
-            url=config.store_url,
-            update_url=config.store_update_url,
-            graph_store_url=config.store_graph_url,
-            timeout=config.query_timeout,
-        )
+        from .remote_store import RemoteStore
+
+        store: Store = RemoteStore.from_config(config)
         runtime = Runtime(config, store, journal, mode="remote", shared_store=True)
         if journal is not None:
             entries = list(journal.read())

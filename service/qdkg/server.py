@@ -86,12 +86,7 @@ def prepare_remote_store(config: Config, *, replace: bool = False) -> int:
     from .runtime import ensure_build
 
     assert config.store_url  # noqa: S101 - callers check
-    store = RemoteStore(
-        config.store_url,
-        update_url=config.store_update_url,
-        graph_store_url=config.store_graph_url,
-        timeout=max(config.query_timeout, 60.0),
-    )
+    store = RemoteStore.from_config(config, timeout=max(config.query_timeout, 60.0))
     if len(store) and not replace:
         log.info("remote store %s already holds data; not loading the build", config.store_url)
         return 0

@@ -280,12 +280,13 @@ def open_store(
     update_url: str | None = None,
     graph_store_url: str | None = None,
     timeout: float | None = None,
+    user: str | None = None,
+    password: str | None = None,
 ) -> Store:
     """The configured backend: a remote SPARQL store when `url` is given, else embedded Oxigraph."""
     if url:
         from .remote_store import RemoteStore
 
-        return RemoteStore(
-            url, update_url=update_url, graph_store_url=graph_store_url, timeout=timeout
-        )
+        return RemoteStore(url, update_url=update_url, graph_store_url=graph_store_url,
+                           timeout=timeout, user=user, password=password)
     return OxigraphStore(path)
