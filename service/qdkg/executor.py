@@ -27,6 +27,7 @@ import ctypes
 import itertools
 import os
 import pickle
+import queue
 import signal
 import stat
 import sys
@@ -34,6 +35,7 @@ import threading
 import time
 import warnings
 from collections import deque
+from collections.abc import Callable
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import NamedTuple
@@ -178,6 +180,7 @@ class ProcessExecutor:
         self._ids = itertools.count(1)
         self._owner = os.getpid()
         self._reader: threading.Thread | None = None
+        self._forker = _Forker()
 
     @property
     def pid(self) -> int:
@@ -229,8 +232,8 @@ class ProcessExecutor:
             return self._child
         ours, theirs = Pipe()
         parent = os.getpid()
-        pid = _fork(getattr(self.runtime, "lock", None))
-        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+
+        def child_main() -> None:  # pragma: no cover - the child's coverage is not collected
             code = 0
             try:
                 _become_executor(parent, keep=theirs.fileno())
@@ -239,6 +242,8 @@ class ProcessExecutor:
                 code = 1
             finally:
                 os._exit(code)
+
+        pid = self._forker.fork(child_main, getattr(self.runtime, "lock", None))
         theirs.close()
         child = self._child = _Child(ours, pid)
         self._unread.append(child)
@@ -341,6 +346,44 @@ class ProcessExecutor:
                     self._resubmit_from(child, died=True)
 
 
+class _Forker:
+    """Forks from one thread that lives as long as the worker.
+
+    Linux sends the parent-death signal (which ends an executor whose worker is gone) when the
+    *thread* that forked it ends, so forking from a request thread that later ends would kill a
+    healthy executor.
+    """
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def fork(self, child_main: Callable[[], None], state_lock: threading.Lock | None) -> int:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="qdkg-executor-forker",
+                                            daemon=True)
+            self._thread.start()
+        done = threading.Event()
+        outcome: dict[str, object] = {}
+        self._requests.put((child_main, state_lock, outcome, done))
+        done.wait()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return int(outcome["pid"])  # type: ignore[call-overload]
+
+    def _serve(self) -> None:
+        while True:
+            child_main, state_lock, outcome, done = self._requests.get()
+            try:
+                pid = _fork(state_lock)
+                if pid == 0:  # pragma: no cover - the child
+                    child_main()
+                outcome["pid"] = pid
+            except BaseException as error:  # noqa: BLE001 - handed to the thread that asked
+                outcome["error"] = error
+            done.set()
+
+
 def _fork(state_lock: threading.Lock | None) -> int:
     """fork(), holding the runtime's lock so the child's copy of the store is not mid-change.
 
@@ -379,11 +422,11 @@ def _unpack(reply: tuple) -> Answer:
 def _become_executor(parent: int, keep: int) -> None:
     """Default signal handling, death with the parent, and none of the worker's descriptors.
 
-    Linux sends the death signal when the thread that forked ends; that is the worker's main
-    thread, one of gthread's request threads or the executor's reader, which live as long as the
-    worker. The worker's sockets (clients' connections among them) are closed here so that a
-    connection the worker closes is not held open by the executor; files stay open, as the
-    objects that own them (a store on disk) close them when they are replaced.
+    Linux sends the death signal when the thread that forked ends: the worker's forker thread,
+    which lives as long as the worker. The worker's sockets (clients' connections among them)
+    are closed here so that a connection the worker closes is not held open by the executor;
+    files stay open, as the objects that own them (a store on disk) close them when they are
+    replaced.
     """
     for name in _RESET_SIGNALS:
         if hasattr(signal, name):
