@@ -27,6 +27,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,12 @@ def open_runtime(config: Config) -> Runtime:
                 runtime.applied, runtime.seq = entries[-1].end, entries[-1].seq
             runtime.seen = journal.version()
         return runtime
-    ensure_build(config)
+    if store_mode_for(config, journal) == "disk":
+        # Checking or redoing the build (and writing its on-disk store) reads the whole dataset:
+        # done in a child process, so that this process, which the workers fork from, stays small.
+        _in_child(lambda: ensure_build(config))
+    else:
+        ensure_build(config)
     mode = store_mode_for(config, journal)
     if mode == "disk":
         dataset = config.build_dir / DATASET_FILE
@@ -102,6 +108,21 @@ def open_runtime(config: Config) -> Runtime:
         if runtime.seq:
             log.info("replayed %d accepted change set(s) from %s", runtime.seq, journal.path)
     return runtime
+
+
+def _in_child(work: Callable[[], object]) -> None:
+    """Run `work` in a forked child; its exceptions are raised here."""
+    from .isolated import ChildCrashed, ChildFailed, run_isolated
+
+    try:
+        run_isolated(lambda: work() and None, _A_WEEK)
+    except ChildFailed as failed:
+        raise failed.error from None
+    except ChildCrashed as crashed:
+        raise RuntimeError(f"the build stopped unexpectedly ({crashed.how})") from None
+
+
+_A_WEEK = 7 * 24 * 3600.0
 
 
 class StoreModeError(ValueError):

@@ -61,8 +61,9 @@ def gunicorn_options(config: Config, host: str, port: int, workers: int, threads
         "post_worker_init": _post_worker_init,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
-        # The worker waits up to query_timeout for its executor; gunicorn must not kill it first.
-        "timeout": max(30, int(config.query_timeout * 3)),
+        # The worker waits up to query_timeout for its executor, and up to the validation time
+        # limit for a validation; gunicorn must not kill it first.
+        "timeout": max(30, int(config.query_timeout * 3), int(config.validation_time_limit) + 10),
         "graceful_timeout": 10,
         # gunicorn's largest finite request line. An unlimited one lets a multi-megabyte URL hold
         # a worker past its timeout; longer queries go in a POST body (SPARQL 1.1 Protocol 2.1).
