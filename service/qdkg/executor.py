@@ -463,71 +463,89 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
     sys.setswitchinterval(_SWITCH_INTERVAL)
     sending = threading.Lock()
     ageing = _Ageing()
+    jobs: queue.SimpleQueue[tuple[int, Job]] = queue.SimpleQueue()
+    idle = [0]  # threads waiting for a job
+    counting = threading.Lock()
 
-    def work(ident: int, job: Job) -> None:
-        ageing.enter()
-        try:
-            reply = _answer(runtime, job)
-        finally:
-            ageing.leave()
-        data = pickle.dumps((ident, reply), pickle.HIGHEST_PROTOCOL)
-        try:
-            with sending:
-                conn.send_bytes(data)
-        except OSError:
-            os._exit(0)  # the worker is gone
+    def work() -> None:
+        # Runs jobs until one of them has lowered this thread's priority, which cannot be
+        # raised again: then the thread ends, and a new one takes its place when needed.
+        while True:
+            ident, job = jobs.get()
+            ageing.enter()
+            try:
+                reply = _answer(runtime, job)
+            finally:
+                aged = ageing.leave()
+            data = pickle.dumps((ident, reply), pickle.HIGHEST_PROTOCOL)
+            try:
+                with sending:
+                    conn.send_bytes(data)
+            except OSError:
+                os._exit(0)  # the worker is gone
+            if aged:
+                return
+            with counting:
+                idle[0] += 1
 
     while True:
         try:
             ident, message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own parent
         except (EOFError, OSError):
             os._exit(0)
-        job = Job(*pickle.loads(message))  # noqa: S301
-        threading.Thread(target=work, args=(ident, job), name="qdkg-query", daemon=True).start()
+        jobs.put((ident, Job(*pickle.loads(message))))  # noqa: S301
+        with counting:
+            start = idle[0] == 0
+            if not start:
+                idle[0] -= 1
+        if start:
+            threading.Thread(target=work, name="qdkg-query", daemon=True).start()
 
 
 class _Ageing:
     """Queries that have used some CPU give way to younger ones.
 
-    Each query runs on a thread of its own, which ends with it. A watcher lowers the scheduling
-    priority (raises the nice value) of a thread as its query passes each step of _AGES, so a
-    lookup arriving while heavy queries run gets the CPU first, as in shortest-job-first, and
-    the heavy queries share what is left. A thread's priority is never raised again (that needs
-    privileges): the thread ends with its query.
+    A watcher lowers the scheduling priority (raises the nice value) of a query's thread as the
+    query passes each step of _AGES, so a lookup arriving while heavy queries run gets the CPU
+    first, as in shortest-job-first, and the heavy queries share what is left. A thread's
+    priority is never raised again (that needs privileges): such a thread ends with its query.
     """
 
     def __init__(self) -> None:
-        self._running: dict[int, list[int]] = {}  # pthread id -> [kernel thread id, step]
+        # pthread id -> [kernel thread id, steps taken, the thread's CPU time when its query began]
+        self._running: dict[int, list] = {}
         self._changed = threading.Condition()
         threading.Thread(target=self._watch, name="qdkg-ageing", daemon=True).start()
 
     def enter(self) -> None:
         with self._changed:
-            self._running[threading.get_ident()] = [threading.get_native_id(), 0]
+            self._running[threading.get_ident()] = [threading.get_native_id(), 0,
+                                                    time.thread_time()]
             self._changed.notify()
 
-    def leave(self) -> None:
+    def leave(self) -> bool:
+        """The query on this thread is done; whether its priority was lowered."""
         with self._changed:  # the watcher reads a thread's clock only under this lock
-            self._running.pop(threading.get_ident(), None)
+            state = self._running.pop(threading.get_ident(), None)
+        return state is None or state[1] > 0
 
     def _watch(self) -> None:
         with self._changed:
             while True:
                 while not self._running:
                     self._changed.wait()
-                for ident, state in list(self._running.items()):
-                    tid, step = state
+                for ident, state in self._running.items():
+                    tid, step, began = state
+                    if step == len(_AGES):
+                        continue
                     try:
-                        used = time.clock_gettime(time.pthread_getcpuclockid(ident))
+                        used = time.clock_gettime(time.pthread_getcpuclockid(ident)) - began
                         while step < len(_AGES) and used > _AGES[step][0]:
                             os.setpriority(os.PRIO_PROCESS, tid, _AGES[step][1])
                             step += 1
                     except OSError:
                         step = len(_AGES)
-                    if step == len(_AGES):
-                        del self._running[ident]
-                    else:
-                        state[1] = step
+                    state[1] = step
                 self._changed.wait(_AGE_CHECK)
 
 
