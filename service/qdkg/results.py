@@ -138,8 +138,9 @@ class _LineCounter:
         self.parts: list[bytes] = []
 
     def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        self.lines += data.count(b"\n")
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        self.lines += chunk.count(b"\n")
         if self.lines > self.limit:
             raise _EnoughLines
         return len(data)
