@@ -115,3 +115,104 @@ def test_build_reports_the_time_of_each_step(tmp_path: Path):
     output = result.stdout + result.stderr
     for step in ("loaded", "OWL RL closure", "SHACL", "wrote"):
         assert step in output
+
+
+def _asserted(*extra: Path) -> Graph:
+    from qdkg.build import load_sources
+
+    sources = load_sources()
+    asserted = Graph()
+    for graph in (sources.ontology, sources.article, sources.external):
+        asserted += graph
+    for path in extra:
+        asserted.parse(path, format="turtle")
+    return asserted
+
+
+def test_the_rules_give_the_same_closure_as_owlrl_over_everything():
+    from qdkg.build import infer, infer_owlrl
+
+    asserted = _asserted()
+    by_rules, by_owlrl = set(infer(asserted)), set(infer_owlrl(asserted))
+    assert len(by_rules) > 1000
+    assert by_rules == by_owlrl, (sorted(by_rules - by_owlrl)[:5], sorted(by_owlrl - by_rules)[:5])
+
+
+def test_validation_shared_out_among_processes_gives_the_same_report():
+    from rdflib.namespace import SH
+
+    from qdkg.build import infer, load_sources, validate
+
+    data = _asserted(ROOT / "shapes/fixtures/invalid-statement-values.ttl")
+    data += infer(data)
+    shapes = load_sources().shapes
+
+    def keys(validation) -> set[tuple]:
+        report = validation.report
+        return {
+            tuple(report.value(r, p) for p in (SH.focusNode, SH.resultPath, SH.sourceShape,
+                                               SH.sourceConstraintComponent, SH.resultSeverity))
+            for r in validation.results()
+        }
+
+    alone, shared = validate(data, shapes, workers=1), validate(data, shapes, workers=2)
+    assert not alone.conforms and not shared.conforms
+    assert alone.violations == shared.violations > 0
+    assert keys(alone) == keys(shared)
+    assert "statement/negative-investment" in shared.text
+
+
+def test_the_build_writes_a_store_with_exactly_the_quads_of_the_dataset(build_dir: Path):
+    import json
+
+    import pyoxigraph
+
+    from qdkg.build import DATASET_FILE, STORE_DIR
+
+    lines = sum(1 for line in (build_dir / DATASET_FILE).read_text(encoding="utf-8").splitlines()
+                if line.strip())
+    store = pyoxigraph.Store.read_only(str(build_dir / STORE_DIR))
+    assert len(store) == lines
+    assert json.loads((build_dir / MANIFEST_FILE).read_text())["counts"]["store"] == lines
+    # The store keeps numeric literals in canonical form ("1.0"^^xsd:decimal as "1"), like the
+    # in-memory store the service loads the N-Quads into; blank nodes get new labels on parsing.
+    canonical = pyoxigraph.Store()
+    canonical.load(path=str(build_dir / DATASET_FILE), format=pyoxigraph.RdfFormat.N_QUADS)
+
+    def named(quads) -> set:
+        return {q for q in quads if not isinstance(q.subject, pyoxigraph.BlankNode)
+                and not isinstance(q.object, pyoxigraph.BlankNode)}
+
+    assert named(store) == named(canonical)
+    assert not list(build_dir.glob(".store-*")), "the temporary directory is left behind"
+
+
+def test_a_reused_build_makes_its_store_again_when_it_is_missing(tmp_path: Path, build_dir: Path):
+    import pyoxigraph
+
+    from qdkg.build import STORE_DIR
+
+    out = tmp_path / "copy"
+    shutil.copytree(build_dir, out, ignore=shutil.ignore_patterns(STORE_DIR))
+    result = build(out, log=lambda _msg: None)
+    assert result.reused
+    assert len(pyoxigraph.Store.read_only(str(out / STORE_DIR))) == result.counts["store"]
+
+
+def test_only_spans_of_the_shipped_article_are_linked_to_its_sentences():
+    from rdflib import Literal
+
+    from qdkg.namespaces import ARTICLE_TEXT, NIF, QDKG, QID
+    from qdkg.sentences import text_structure
+
+    text = "第一句。第二句！\n第三句"
+    facts = Graph()
+    for span, context, begin in (("span/5-7", ARTICLE_TEXT, 5), ("span/0-2", QID["text/other"], 0)):
+        facts.add((QID[span], RDF_TYPE, QDKG.TextSpan))
+        facts.add((QID[span], NIF.referenceContext, context))
+        facts.add((QID[span], NIF.beginIndex, Literal(begin)))
+    graph = text_structure(text, facts)
+    assert set(graph.objects(QID["span/5-7"], NIF.sentence)) == {QID["sentence/4-8"]}
+    assert set(graph.objects(QID["span/5-7"], QDKG.paragraph)) == {QID["paragraph/0-8"]}
+    assert not set(graph.triples((QID["span/0-2"], None, None)))
+    assert (QID["sentence/9-12"], QDKG.paragraph, QID["paragraph/9-12"]) in graph
