@@ -114,6 +114,10 @@ _Reply = tuple[str, "bytes | str", str, bool, int]
 
 def _answer(runtime: Runtime, job: Job) -> _Reply:
     try:
+        # The journal position is read before the query runs: another thread may apply newer
+        # change sets while it runs, and the answer must not be taken for one that includes them.
+        refresh(runtime)
+        position = runtime.seq
         rendered = evaluate(runtime, job)
     except SyntaxError as error:
         return ("syntax", str(error), "", False, 0)
@@ -121,7 +125,7 @@ def _answer(runtime: Runtime, job: Job) -> _Reply:
         return ("store", str(error), "", False, 0)
     except Exception as error:  # noqa: BLE001 - reported to the worker, which logs it as a 500
         return ("failed", f"{type(error).__name__}: {error}", "", False, 0)
-    return ("ok", rendered.body, rendered.media_type, rendered.truncated, runtime.seq)
+    return ("ok", rendered.body, rendered.media_type, rendered.truncated, position)
 
 
 class InlineExecutor:
