@@ -142,12 +142,21 @@ class InlineExecutor:
 
 
 class _Child:
-    __slots__ = ("conn", "pid", "retired", "status")
+    __slots__ = ("conn", "pid", "retired", "sending", "status")
 
     def __init__(self, conn: Connection, pid: int) -> None:
         self.conn, self.pid = conn, pid
         self.retired = False
         self.status = ""
+        self.sending = threading.Lock()  # one message at a time on the pipe
+
+    def send(self, call: _Call) -> None:
+        try:
+            with self.sending:
+                self.conn.send_bytes(pickle.dumps((call.ident, call.message),
+                                                  pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # the executor died: the reader finds the call among its orphans and resubmits it
 
 
 class _Call:
@@ -204,7 +213,11 @@ class ProcessExecutor:
                 self._reset()
             call = _Call(next(self._ids), message, time.monotonic() + timeout)
             self._calls[call.ident] = call
-            self._submit(call)
+            child = call.child = self._ensure()
+        # Sent outside the lock, so that answers are handed out while the pipe is busy. Should
+        # the executor be replaced meanwhile, the call is resubmitted with the others in flight
+        # there, and this copy goes to a closed pipe.
+        child.send(call)
         if not call.done.wait(timeout):
             with self._lock:
                 if not call.done.is_set():
@@ -224,12 +237,8 @@ class ProcessExecutor:
     # --- under self._lock --------------------------------------------------------------------
 
     def _submit(self, call: _Call) -> None:
-        child = self._ensure()
-        call.child = child
-        try:
-            child.conn.send_bytes(pickle.dumps((call.ident, call.message), pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # the executor died: the reader finds the call among its orphans and resubmits it
+        child = call.child = self._ensure()
+        child.send(call)
 
     def _ensure(self) -> _Child:
         if self._child is not None and not self._child.retired:
@@ -343,7 +352,8 @@ class ProcessExecutor:
                     call = self._calls.get(ident)
                     if call is not None:
                         self._finish(call, reply)
-            conn.close()
+            with child.sending:  # not while a request thread is writing to it
+                conn.close()
             with self._lock:
                 if not child.retired:  # it died on its own
                     self._retire(child)
