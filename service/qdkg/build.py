@@ -179,13 +179,19 @@ def infer(asserted: Graph) -> Graph:
     what owlrl gives over everything (tests/test_build.py compares them), in a fraction of the
     time. owlrl runs over everything when the ontology needs more than those rules.
     """
-    schema = tuple(sorted(triple for triple in asserted if is_schema(triple)))
-    rules = _rules(schema)
-    derived = rules.closure(asserted) if rules.supported else None
+    schema: list[Triple] = []
+    facts: list[Triple] = []
+    for triple in asserted:
+        (schema if is_schema(triple) else facts).append(triple)
+    key = tuple(sorted(schema))
+    rules = _rules(key)
+    derived = rules.closure_of(schema, facts)
     if derived is None:
         return infer_owlrl(asserted)
     inferred = Graph()
-    for triple in (*_schema_closure(schema), *derived):
+    # What the rules derive is in neither the schema nor the facts already.
+    inferred.addN((*t, inferred) for t in derived if not is_noise(*t))
+    for triple in _schema_closure(key):
         if triple not in asserted and not is_noise(*triple):
             inferred.add(triple)
     return inferred

@@ -32,6 +32,9 @@ UNSUPPORTED = {
 }
 _SCHEMA_NAMESPACES = (str(RDFS), str(OWL))
 _RDF_SCHEMA_TERMS = {RDF.Property, RDF.List, RDF.first, RDF.rest}
+# Namespace attribute lookups cost a call each; these run once per triple of a whole graph.
+_TYPE = RDF.type
+_ANNOTATIONS = (RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy)
 
 
 class Rules:
@@ -55,6 +58,9 @@ class Rules:
         added = list(added)
         if not self.supported or any(is_schema(t) for t in added):
             return None
+        return self._chain(closed, added)
+
+    def _chain(self, closed: Iterable[Triple], added: list[Triple]) -> set[Triple] | None:
         facts = _Index(closed)
         start = set(facts.all)
         agenda = list(added)
@@ -76,22 +82,26 @@ class Rules:
         facts: list[Triple] = []
         for triple in asserted:
             (schema if is_schema(triple) else facts).append(triple)
-        derived = self.extend(schema, facts)
-        return None if derived is None else derived - set(facts)
+        return self.closure_of(schema, facts)
+
+    def closure_of(self, schema: Iterable[Triple], facts: list[Triple]) -> set[Triple] | None:
+        """`closure` of triples already split by `is_schema`: what follows from them and is in
+        neither."""
+        return self._chain(schema, facts) if self.supported else None
 
     def _consequences(self, facts: _Index, s: Node, p: Node, o: Node) -> Iterable[Triple]:
-        if p == RDF.type:
+        if p == _TYPE:
             for c in self.superclasses.get(o, ()):
-                yield (s, RDF.type, c)
+                yield (s, _TYPE, c)
             return
         for q in self.superproperties.get(p, ()):
             yield (s, q, o)
         for c in self.domains.get(p, ()):
-            yield (s, RDF.type, c)
+            yield (s, _TYPE, c)
         if isinstance(o, Literal):
             return
         for c in self.ranges.get(p, ()):
-            yield (o, RDF.type, c)
+            yield (o, _TYPE, c)
         for q in self.inverses.get(p, ()):
             yield (o, q, s)
         if p in self.symmetric:
@@ -106,11 +116,10 @@ class Rules:
 def is_schema(triple: Triple) -> bool:
     """A triple that changes what the rules are (it belongs in the ontology, not the facts)."""
     _, p, o = triple
-    if p == RDF.type:
+    if p == _TYPE:
         return isinstance(o, URIRef) and (str(o).startswith(_SCHEMA_NAMESPACES)
                                           or o in _RDF_SCHEMA_TERMS)
-    return str(p).startswith(_SCHEMA_NAMESPACES) and p not in (
-        RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy)
+    return str(p).startswith(_SCHEMA_NAMESPACES) and p not in _ANNOTATIONS
 
 
 def _table(graph: Graph, predicate: Node, symmetric: Node | None = None) -> dict[Node, set[Node]]:
