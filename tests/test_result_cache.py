@@ -131,3 +131,14 @@ def test_the_cache_can_be_turned_off(server_factory):
                                   f"rdf-schema#label> ?c FILTER(?s = <{CHENGYANG}>) }}")
         assert comments == {"城阳区", "Chengyang District"}
         assert "x-cache" not in reply.headers
+
+
+def test_answers_that_change_by_themselves_are_not_kept(writer):
+    query = urllib.parse.urlencode({"query": "SELECT (NOW() AS ?t) (STRUUID() AS ?u) WHERE {}"})
+    answers = set()
+    for _ in range(3):
+        reply = call(writer.url + "/sparql?" + query,
+                     headers={"Accept": "application/sparql-results+json"})
+        assert reply.status == 200 and "x-cache" not in reply.headers
+        answers.add(reply.body)
+    assert len(answers) == 3  # a fresh UUID each time

@@ -76,6 +76,9 @@ DUMP_FORMATS = {"nq": (_NQ, ox.RdfFormat.N_QUADS), "trig": (_TRIG, ox.RdfFormat.
 _COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 _QUAD_COUNT = "qdkg.quad-count"
 _SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): ?(.*)$", re.DOTALL)
+# Answers that may differ from one evaluation to the next whatever the data: never cached. So
+# are queries with SERVICE, whose endpoints change without the journal knowing.
+_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID)\s*\(", re.IGNORECASE)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -131,7 +134,7 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
         default_graph = named_graphs = None  # the union of all graphs, and all named graphs
     job = Job(query, default_graph, named_graphs, media, config.max_rows, shape.form == "DESCRIBE")
     cache, position = _result_cache(), -1
-    if cache is not None:
+    if cache is not None and not shape.services and not _VOLATILE.search(query):
         key = (query, _frozen(default_graph), _frozen(named_graphs), media, config.max_rows)
         position = _position()
         rendered = cache.get(key, position) if position >= 0 else None
@@ -165,7 +168,7 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
         return _respond(answer.rendered, config.max_rows)
     if position >= 0:
         cache.put(key, answer.position, answer.rendered)
-    return _respond(answer.rendered, config.max_rows, "miss")
+    return _respond(answer.rendered, config.max_rows, "miss" if position >= 0 else None)
 
 
 def _respond(rendered: Rendered, max_rows: int, cached: str | None = None) -> Response:
