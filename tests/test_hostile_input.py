@@ -4,10 +4,11 @@ message, never a 5xx or a stack trace, never a crashed process, never a change t
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import WRITE_TOKENS, start_server
@@ -162,10 +163,18 @@ def test_rdf_like_text_never_breaks_validation(server, pieces, media):
 
 @settings(FUZZ)
 @given(path=st.text(min_size=1, max_size=40))
+@example(path="/0")
+@example(path="a//b c")
 def test_any_path_under_id_and_doc_is_answered(server, path):
     quoted = urllib.parse.quote(path, safe="/")
     for prefix in ("/id/", "/doc/", "/graph/"):
-        reply = call(server.url + prefix + quoted, headers={"Accept": "text/turtle"})
+        url = server.url + prefix + quoted
+        reply = call(url, headers={"Accept": "text/turtle"})
+        if "//" in prefix + quoted and reply.status == 308:
+            # an empty path segment: Werkzeug redirects to the path with the slashes merged
+            merged = re.sub("/{2,}", "/", prefix + quoted)
+            assert reply.headers["location"].endswith(merged), (path, reply.headers["location"])
+            continue
         assert reply.status in (200, 303, 400, 404), (path, reply.status, reply.text[:300])
 
 
