@@ -122,3 +122,30 @@ def test_a_crash_fails_only_the_query_that_caused_it(executor, medium_count):
     with pytest.raises(QueryCrashed):  # alone in flight: named at once
         executor.run(Job(DEEP, None, None, JSON, 10), 60)
     assert _labels(executor) == {"城阳区", "Chengyang District"}
+
+
+def test_queries_waiting_for_a_core_are_not_stopped_for_it(app, medium_count):
+    """The time limit counts a query's own CPU time: more queries than cores, each needing half
+    the limit, all run at once. The last of them cannot finish before (queries x half the limit /
+    cores) of elapsed time, past the limit, yet none is stopped."""
+    base = app.extensions["qdkg"]
+    started = time.thread_time()
+    base.store.query(MEDIUM).__iter__().__next__()
+    needed = time.thread_time() - started
+    cores = os.cpu_count() or 1
+    count = 2 * cores + 1
+    limit = 2 * needed
+    # the backstop is far away: this test is about the CPU budget, not about elapsed time
+    runner = ProcessExecutor(Runtime(base.config, base.store), threads=count, wall_factor=100)
+    runner.start()
+    try:
+        pid = runner.pid
+        runs = [_in_background(_count, runner, MEDIUM, limit) for _ in range(count)]
+        for thread, _ in runs:
+            thread.join(600)
+        assert [outcome for _, outcome in runs] == [{"value": medium_count}] * count
+        assert runner.pid == pid  # never replaced: no query was stopped
+    finally:
+        with runner._lock:
+            if runner._child is not None:
+                runner._retire(runner._child)

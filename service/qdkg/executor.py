@@ -9,9 +9,15 @@ runs beside it, and the worker holds one copy of the store however many threads 
 that has used more than a few milliseconds of CPU gives way to younger ones (its thread's
 priority is lowered), so cheap queries are not slowed down by heavy ones.
 
-Every query carries its own deadline. When one passes, the worker SIGKILLs the executor (no CPU
-is spent on the query afterwards), forks a fresh one and resubmits the other queries that were
-in flight there: reads are safe to repeat, and each keeps its own deadline. When the executor
+The time limit is a budget of work: the CPU time of the thread that evaluates the query (its
+refresh, evaluation and serialisation), read by a watcher thread in the executor from the
+thread's CPU clock, so a query is not stopped for the time it waited for a core while others ran.
+When a query has used its budget, the executor reports it and kills itself (no CPU is spent on
+the query afterwards); the worker answers the query with QueryTimeout, forks a fresh executor and
+resubmits the other queries that were in flight there (reads are safe to repeat), each with what
+is left of its own budget. A wall-clock backstop, WALL_FACTOR times the limit, bounds how long a
+client waits whatever happens (a starved or stuck executor): past it, the worker kills the
+executor itself, with the same resubmission. When the executor
 dies on its own (the engine overflows its stack on very deep nesting or chaining), a query
 alone in flight is the culprit; otherwise the queries that were in flight run again one at a
 time among themselves (beside any others), so that the next death names one of them. The
@@ -54,6 +60,9 @@ _SWITCH_INTERVAL = 0.001
 # (CPU seconds a query has used, the nice value its thread runs at from then on), in order.
 _AGES = ((0.01, 10),)
 _AGE_CHECK = 0.005
+# The wall-clock backstop, as a multiple of the (CPU) time limit. It stays below gunicorn's own
+# request timeout for a sync worker (at least three times the limit, server.py).
+WALL_FACTOR = 2.5
 
 
 class Job(NamedTuple):
@@ -73,11 +82,16 @@ class Answer(NamedTuple):
 
 
 class QueryTimeout(Exception):
-    """The query ran past the time limit and was stopped."""
+    """The query used up its time limit (CPU seconds) or ran past the wall-clock backstop, and
+    was stopped. `wall` is true when the backstop (`wall_limit` seconds) was reached."""
 
-    def __init__(self, limit: float) -> None:
-        super().__init__(f"the query did not finish within {limit:g} s")
-        self.limit = limit
+    def __init__(self, limit: float, wall_limit: float, *, wall: bool = False) -> None:
+        if wall:
+            message = f"the query did not finish within the {wall_limit:g}-second wall-clock limit"
+        else:
+            message = f"the query used more than its {limit:g} seconds of CPU time"
+        super().__init__(message)
+        self.limit, self.wall_limit, self.wall = limit, wall_limit, wall
 
 
 class QueryFailed(Exception):
@@ -153,17 +167,18 @@ class _Child:
     def send(self, call: _Call) -> None:
         try:
             with self.sending:
-                self.conn.send_bytes(pickle.dumps((call.ident, call.message),
+                self.conn.send_bytes(pickle.dumps((call.ident, call.message, call.budget),
                                                   pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # the executor died: the reader finds the call among its orphans and resubmits it
 
 
 class _Call:
-    __slots__ = ("child", "deadline", "done", "ident", "message", "reply")
+    __slots__ = ("budget", "child", "deadline", "done", "ident", "message", "reply")
 
-    def __init__(self, ident: int, message: bytes, deadline: float) -> None:
+    def __init__(self, ident: int, message: bytes, deadline: float, budget: float) -> None:
         self.ident, self.message, self.deadline = ident, message, deadline
+        self.budget = budget  # CPU seconds left
         self.done = threading.Event()
         self.reply: tuple | None = None
         self.child: _Child | None = None
@@ -176,9 +191,10 @@ class ProcessExecutor:
     process hands the answers out and notices when the executor dies.
     """
 
-    def __init__(self, runtime: Runtime, threads: int = 1) -> None:
+    def __init__(self, runtime: Runtime, threads: int = 1, wall_factor: float = WALL_FACTOR) -> None:
         self.runtime = runtime
         self.threads = max(1, threads)
+        self.wall_factor = wall_factor
         self._lock = threading.Lock()
         self._children_changed = threading.Condition(self._lock)
         self._owner = 0
@@ -207,18 +223,21 @@ class ProcessExecutor:
             self._ensure()
 
     def run(self, job: Job, timeout: float) -> Answer:
+        """Evaluate `job` with `timeout` seconds of CPU time, and at most wall_factor times that
+        of elapsed time; QueryTimeout says which was reached."""
         message = pickle.dumps(tuple(job), pickle.HIGHEST_PROTOCOL)
+        wall = timeout * self.wall_factor
         with self._lock:
             if self._owner != os.getpid():  # inherited through fork: this process starts afresh
                 self._reset()
-            call = _Call(next(self._ids), message, time.monotonic() + timeout)
+            call = _Call(next(self._ids), message, time.monotonic() + wall, timeout)
             self._calls[call.ident] = call
             child = call.child = self._ensure()
         # Sent outside the lock, so that answers are handed out while the pipe is busy. Should
         # the executor be replaced meanwhile, the call is resubmitted with the others in flight
         # there, and this copy goes to a closed pipe.
         child.send(call)
-        if not call.done.wait(timeout):
+        if not call.done.wait(wall):
             with self._lock:
                 if not call.done.is_set():
                     self._calls.pop(call.ident, None)
@@ -230,8 +249,10 @@ class ProcessExecutor:
                     if call is self._probing:
                         self._probing = None
                         self._probe_next()
-                    raise QueryTimeout(timeout)
+                    raise QueryTimeout(timeout, wall, wall=True)
         assert call.reply is not None  # noqa: S101 - set before done
+        if call.reply[0] == "cpu":
+            raise QueryTimeout(timeout, wall)
         return _unpack(call.reply)
 
     # --- under self._lock --------------------------------------------------------------------
@@ -300,7 +321,9 @@ class ProcessExecutor:
         orphans = [c for c in self._calls.values() if c.child is child]
         if not died:
             for call in orphans:
-                if call.deadline > time.monotonic():  # else its own thread is about to time out
+                if call.budget <= 0:
+                    self._finish(call, ("cpu", "", "", False, 0))
+                elif call.deadline > time.monotonic():  # else its own thread is about to time out
                     self._submit(call)
             return
         reply = ("crashed" if child.status.startswith("crashed") else "gone", child.status, "",
@@ -333,6 +356,21 @@ class ProcessExecutor:
             self._probing = None
             self._probe_next()
 
+    def _over_budget(self, child: _Child, culprit: int, used: dict[int, float]) -> None:
+        """The query `culprit` used up its CPU budget on `child`, which kills itself: replace
+        it, answer the culprit, and resubmit the others with what is left of their budgets."""
+        if child.retired:
+            return
+        for call in self._calls.values():
+            if call.child is child:
+                call.budget -= used.get(call.ident, 0.0)
+        self._retire(child)
+        self._ensure()
+        call = self._calls.get(culprit)
+        if call is not None:
+            self._finish(call, ("cpu", "", "", False, 0))
+        self._resubmit_from(child)
+
     # --- the reader thread -------------------------------------------------------------------
 
     def _read(self) -> None:
@@ -349,6 +387,9 @@ class ProcessExecutor:
                     break
                 ident, reply = pickle.loads(data)  # noqa: S301 - our own child's reply
                 with self._lock:
+                    if ident == 0:  # a query used up its budget: the executor is ending itself
+                        self._over_budget(child, *reply)
+                        continue
                     call = self._calls.get(ident)
                     if call is not None:
                         self._finish(call, reply)
@@ -476,8 +517,16 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
         after_fork(runtime)
     sys.setswitchinterval(_SWITCH_INTERVAL)
     sending = threading.Lock()
-    ageing = _Ageing()
-    jobs: queue.SimpleQueue[tuple[int, Job]] = queue.SimpleQueue()
+
+    def over_budget(culprit: int, used: dict[int, float]) -> None:
+        try:
+            with sending:
+                conn.send_bytes(pickle.dumps((0, (culprit, used)), pickle.HIGHEST_PROTOCOL))
+        finally:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    ageing = _Ageing(over_budget)
+    jobs: queue.SimpleQueue[tuple[int, Job, float]] = queue.SimpleQueue()
     idle = [0]  # threads waiting for a job
     counting = threading.Lock()
 
@@ -485,8 +534,8 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
         # Runs jobs until one of them has lowered this thread's priority, which cannot be
         # raised again: then the thread ends, and a new one takes its place when needed.
         while True:
-            ident, job = jobs.get()
-            ageing.enter()
+            ident, job, budget = jobs.get()
+            ageing.enter(ident, budget)
             try:
                 reply = _answer(runtime, job)
             finally:
@@ -504,10 +553,10 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
 
     while True:
         try:
-            ident, message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own parent
+            ident, message, budget = pickle.loads(conn.recv_bytes())  # noqa: S301 - our parent's
         except (EOFError, OSError):
             os._exit(0)
-        jobs.put((ident, Job(*pickle.loads(message))))  # noqa: S301
+        jobs.put((ident, Job(*pickle.loads(message)), budget))  # noqa: S301
         with counting:
             start = idle[0] == 0
             if not start:
@@ -517,24 +566,29 @@ def _serve(conn: Connection, runtime: Runtime) -> None:
 
 
 class _Ageing:
-    """Queries that have used some CPU give way to younger ones.
+    """Queries that have used some CPU give way to younger ones; one past its budget ends all.
 
     A watcher lowers the scheduling priority (raises the nice value) of a query's thread as the
     query passes each step of _AGES, so a lookup arriving while heavy queries run gets the CPU
     first, as in shortest-job-first, and the heavy queries share what is left. A thread's
     priority is never raised again (that needs privileges): such a thread ends with its query.
+    The same watcher reads each query's CPU time against its budget; when one is over, it calls
+    `over_budget(ident, {ident: CPU seconds used} for every running query)`, which does not
+    return (the process ends).
     """
 
-    def __init__(self) -> None:
-        # pthread id -> [kernel thread id, steps taken, the thread's CPU time when its query began]
+    def __init__(self, over_budget: Callable[[int, dict[int, float]], None]) -> None:
+        # pthread id -> [kernel thread id, steps taken, the thread's CPU time when its query
+        # began, the query's ident, its budget]
         self._running: dict[int, list] = {}
+        self._over_budget = over_budget
         self._changed = threading.Condition()
         threading.Thread(target=self._watch, name="qdkg-ageing", daemon=True).start()
 
-    def enter(self) -> None:
+    def enter(self, ident: int, budget: float) -> None:
         with self._changed:
             self._running[threading.get_ident()] = [threading.get_native_id(), 0,
-                                                    time.thread_time()]
+                                                    time.thread_time(), ident, budget]
             self._changed.notify()
 
     def leave(self) -> bool:
@@ -548,18 +602,26 @@ class _Ageing:
             while True:
                 while not self._running:
                     self._changed.wait()
-                for ident, state in self._running.items():
-                    tid, step, began = state
-                    if step == len(_AGES):
-                        continue
+                used: dict[int, float] = {}
+                culprit = 0
+                for thread, state in self._running.items():
+                    tid, step, began, ident, budget = state
                     try:
-                        used = time.clock_gettime(time.pthread_getcpuclockid(ident)) - began
-                        while step < len(_AGES) and used > _AGES[step][0]:
+                        used[ident] = spent = (
+                            time.clock_gettime(time.pthread_getcpuclockid(thread)) - began)
+                    except OSError:
+                        continue
+                    if spent > budget and not culprit:
+                        culprit = ident
+                    try:
+                        while step < len(_AGES) and spent > _AGES[step][0]:
                             os.setpriority(os.PRIO_PROCESS, tid, _AGES[step][1])
                             step += 1
                     except OSError:
                         step = len(_AGES)
                     state[1] = step
+                if culprit:
+                    self._over_budget(culprit, used)
                 self._changed.wait(_AGE_CHECK)
 
 

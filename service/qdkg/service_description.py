@@ -11,6 +11,7 @@ from collections.abc import Collection
 import pyoxigraph as ox
 
 from .config import Config
+from .executor import WALL_FACTOR
 from .namespaces import QDKG, QG, SD, VOID
 
 SD_PREFIXES = {
@@ -104,16 +105,22 @@ def describe_service(
 
 def _limits(service: ox.NamedNode, config: Config) -> list[ox.Triple]:
     timeout, rows, size = config.query_timeout, config.max_rows, config.max_query_bytes
+    wall = timeout * WALL_FACTOR
     english = (
-        f"Limits: a query runs for at most {timeout:g} s (then it is stopped and the answer is "
-        f"503); at most {size} bytes of query text (413 beyond); at most {rows} result rows or "
+        f"Limits: a query may use at most {timeout:g} s of CPU time (time spent waiting for a "
+        f"core while other queries run is not counted), and runs for at most {wall:g} s of "
+        f"elapsed time whatever happens; past either it is stopped and the answer is 503, "
+        f"saying which limit was reached; at most {size} bytes of query text (413 beyond); "
+        f"at most {rows} result rows or "
         f"triples. A result cut at the row limit carries the HTTP headers "
         f"'{TRUNCATED_HEADER}: true' and '{ROW_LIMIT_HEADER}: {rows}'. SERVICE is refused unless "
         "its endpoint is allow-listed, and FROM / FROM NAMED / default-graph-uri / "
         "named-graph-uri must name graphs of this dataset."
     )
     chinese = (
-        f"限制：每个查询最长运行 {timeout:g} 秒（超时即被终止并返回 503）；查询文本最多 {size} 字节"
+        f"限制：每个查询最多使用 {timeout:g} 秒 CPU 时间（等待 CPU 的时间不计），且无论如何最长运行 "
+        f"{wall:g} 秒（实际经过时间）；超过任一限制即被终止并返回 503，并说明是哪一个限制；"
+        f"查询文本最多 {size} 字节"
         f"（超出返回 413）；结果最多 {rows} 行（或三元组）。"
         "结果在行数上限处被截断时，响应带有 HTTP 头"
         f"“{TRUNCATED_HEADER}: true”和“{ROW_LIMIT_HEADER}: {rows}”。除非端点在允许列表中，否则拒绝 "

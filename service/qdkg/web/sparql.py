@@ -145,9 +145,16 @@ def _answer(query: str, params: MultiDict[str, str]) -> BaseResponse:
     except SyntaxError as error:
         raise BadRequest(_syntax_message(str(error), query)) from None
     except QueryTimeout as timeout:
+        reached = (
+            f"ran for {timeout.wall_limit:g} s of elapsed time (the wall-clock limit, "
+            f"{timeout.wall_limit / timeout.limit:g} x the {timeout.limit:g}-second time limit)"
+            if timeout.wall else
+            f"used more than the {timeout.limit:g}-second time limit (CPU time spent "
+            "evaluating it)"
+        )
         raise ServiceUnavailable(
-            f"the query exceeded the {timeout.limit:g}-second time limit and was stopped; "
-            "narrow it down (more specific patterns, LIMIT) and try again"
+            f"the query {reached} and was stopped; narrow it down (more specific patterns, "
+            "LIMIT) and try again"
         ) from None
     except StoreTimeout as error:
         raise ServiceUnavailable(
