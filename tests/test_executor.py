@@ -37,9 +37,7 @@ def executor(app):
     runner = ProcessExecutor(Runtime(base.config, base.store), threads=4)
     runner.start()
     yield runner
-    with runner._lock:  # end the executor this test started
-        if runner._child is not None:
-            runner._retire(runner._child)
+    runner.close()  # end the executor this test started, and its zygote
 
 
 def _count(executor: ProcessExecutor, query: str, timeout: float = 120) -> int:
@@ -146,6 +144,44 @@ def test_queries_waiting_for_a_core_are_not_stopped_for_it(app, medium_count):
         assert [outcome for _, outcome in runs] == [{"value": medium_count}] * count
         assert runner.pid == pid  # never replaced: no query was stopped
     finally:
-        with runner._lock:
-            if runner._child is not None:
-                runner._retire(runner._child)
+        runner.close()
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return not _status(pid)["State"].startswith("Z")
+    except OSError:
+        return False
+
+
+def test_executors_are_forked_from_a_process_without_threads(app):
+    """The zygote forks every executor: a process with one thread, so no executor can inherit a
+    lock that another thread held when it was forked. It dies with the process that started it
+    (here: is killed), and its executor with it; the next query gets a fresh executor."""
+    base = app.extensions["qdkg"]
+    threading.Thread(target=time.sleep, args=(2,)).start()  # this process is threaded
+    runner = ProcessExecutor(Runtime(base.config, base.store), threads=2)
+    runner.start()
+    try:
+        pid = runner.pid
+        zygote = int(_status(pid)["PPid"])
+        assert zygote != os.getpid()
+        assert int(_status(zygote)["PPid"]) == os.getpid()
+        assert _status(zygote)["Threads"] == "1"
+        assert _labels(runner) == {"城阳区", "Chengyang District"}
+        assert int(_status(runner.pid)["PPid"]) == zygote  # replaced executors too
+        os.kill(zygote, 9)
+        os.waitpid(zygote, 0)
+        deadline = time.monotonic() + 30  # the death signal is sent at once; reaping may lag
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid)
+        assert _labels(runner) == {"城阳区", "Chengyang District"}
+        assert runner.pid not in (0, pid)
+    finally:
+        runner.close()

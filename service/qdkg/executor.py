@@ -1,8 +1,10 @@
 """Evaluate user queries in a child process that is killed when a query runs past the time limit.
 
 pyoxigraph has no query timeout, so a runaway query cannot be stopped from inside the process
-that runs it. Each web worker therefore forks one executor process once the store is loaded (it
-shares the store's memory copy-on-write) and talks to it over a pipe. The executor runs each
+that runs it. Each web worker therefore has one executor process (it shares the store's memory
+copy-on-write) and talks to it over a pipe. The executors are forked by a zygote, a process the
+worker forks before it starts any thread and which never starts one, so that no executor
+inherits a lock another thread held at the moment of the fork. The executor runs each
 query on a thread of its own (as many at once as the worker has request threads): pyoxigraph
 releases the GIL while it evaluates and serialises, so a lookup is answered while a heavy query
 runs beside it, and the worker holds one copy of the store however many threads it has. A query
@@ -35,7 +37,9 @@ import os
 import pickle
 import queue
 import signal
+import socket
 import stat
+import struct
 import sys
 import threading
 import time
@@ -156,10 +160,11 @@ class InlineExecutor:
 
 
 class _Child:
-    __slots__ = ("conn", "pid", "retired", "sending", "status")
+    __slots__ = ("conn", "pid", "retired", "sending", "status", "zygote")
 
-    def __init__(self, conn: Connection, pid: int) -> None:
+    def __init__(self, conn: Connection, pid: int, zygote: _Zygote | None = None) -> None:
         self.conn, self.pid = conn, pid
+        self.zygote = zygote  # its parent, when not this process
         self.retired = False
         self.status = ""
         self.sending = threading.Lock()  # one message at a time on the pipe
@@ -210,6 +215,7 @@ class ProcessExecutor:
         self._owner = os.getpid()
         self._reader: threading.Thread | None = None
         self._forker = _Forker()
+        self._zygote: _Zygote | None = None
 
     @property
     def pid(self) -> int:
@@ -218,8 +224,18 @@ class ProcessExecutor:
         return child.pid if child is not None and not child.retired else 0
 
     def start(self) -> None:
-        """Fork the executor now (e.g. right after a worker starts) instead of on first use."""
+        """Fork the executor now (e.g. right after a worker starts) instead of on first use.
+
+        Called before the process starts any thread (a worker's post_worker_init), it first
+        forks the zygote that forks every executor from then on: a process without threads,
+        so that no executor inherits a lock (in pyoxigraph, the allocator, a logging handler)
+        held by another thread at the moment of the fork.
+        """
         with self._lock:
+            if self._owner != os.getpid():
+                self._reset()
+            if self._zygote is None:
+                self._zygote = _Zygote.start(self.runtime)
             self._ensure()
 
     def run(self, job: Job, timeout: float) -> Answer:
@@ -255,6 +271,17 @@ class ProcessExecutor:
             raise QueryTimeout(timeout, wall)
         return _unpack(call.reply)
 
+    def close(self) -> None:
+        """Kill the executor and end the zygote (a worker need not: they die with it)."""
+        with self._lock:
+            if self._owner != os.getpid():
+                return
+            if self._child is not None:
+                self._retire(self._child)
+            if self._zygote is not None:
+                self._zygote.close()
+                self._zygote = None
+
     # --- under self._lock --------------------------------------------------------------------
 
     def _submit(self, call: _Call) -> None:
@@ -264,6 +291,14 @@ class ProcessExecutor:
     def _ensure(self) -> _Child:
         if self._child is not None and not self._child.retired:
             return self._child
+        if self._zygote is not None:
+            try:
+                conn, pid = self._zygote.fork()
+            except OSError:  # the zygote is gone (it never should): fork from here instead
+                self._zygote.close(kill=True)
+                self._zygote = None
+            else:
+                return self._adopt(_Child(conn, pid, self._zygote))
         ours, theirs = Pipe()
         parent = os.getpid()
 
@@ -279,7 +314,10 @@ class ProcessExecutor:
 
         pid = self._forker.fork(child_main, getattr(self.runtime, "lock", None))
         theirs.close()
-        child = self._child = _Child(ours, pid)
+        return self._adopt(_Child(ours, pid))
+
+    def _adopt(self, child: _Child) -> _Child:
+        self._child = child
         self._unread.append(child)
         if self._reader is None:
             self._reader = threading.Thread(target=self._read, name="qdkg-executor-reader",
@@ -298,8 +336,11 @@ class ProcessExecutor:
         except ProcessLookupError:
             pass
         try:
-            _, status = os.waitpid(child.pid, 0)
-        except ChildProcessError:
+            if child.zygote is not None:
+                status = child.zygote.reap(child.pid)
+            else:
+                _, status = os.waitpid(child.pid, 0)
+        except (ChildProcessError, OSError):
             child.status = "already reaped"
             return
         if os.WIFSIGNALED(status):
@@ -401,8 +442,110 @@ class ProcessExecutor:
                     self._resubmit_from(child, died=True)
 
 
+class _Zygote:
+    """A process without threads that forks the executors, and reaps them, on request.
+
+    Forked from the worker before the worker starts any thread, it only ever waits on its
+    control socket, so a fork from it never copies a lock held by another thread. It dies with
+    the worker (its parent-death signal, from the worker's main thread) and its executors die
+    with it (theirs). Each executor gets a fresh copy of the store as it was when the worker
+    started, and brings it up to date as every query does, with runtime.refresh.
+    """
+
+    _FORK, _REAP = b"F", b"R"
+    _PID = struct.Struct("q")
+
+    def __init__(self, sock: socket.socket, pid: int) -> None:
+        self._sock, self.pid = sock, pid
+        self._talking = threading.Lock()
+
+    @classmethod
+    def start(cls, runtime: Runtime) -> _Zygote:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent = os.getpid()
+        pid = _fork(getattr(runtime, "lock", None))
+        if pid == 0:  # pragma: no cover - the zygote
+            code = 0
+            try:
+                ours.close()
+                _become_executor(parent, keep=theirs.fileno())
+                cls._serve(theirs, runtime)
+            except BaseException:  # noqa: BLE001 - nothing may escape into the worker's code
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        return cls(ours, pid)
+
+    def fork(self) -> tuple[Connection, int]:
+        """A new executor: the worker's end of its pipe, and its process id."""
+        with self._talking:
+            self._sock.sendall(self._FORK)
+            message, fds, _, _ = socket.recv_fds(self._sock, self._PID.size, 1)
+        if len(message) != self._PID.size or len(fds) != 1:
+            raise OSError("the zygote did not fork an executor")
+        return Connection(fds[0]), self._PID.unpack(message)[0]
+
+    def reap(self, pid: int) -> int:
+        """Wait for the zygote's child `pid` to end; its wait status."""
+        with self._talking:
+            self._sock.sendall(self._REAP + self._PID.pack(pid))
+            reply = self._sock.recv(self._PID.size)
+        if len(reply) != self._PID.size:
+            raise OSError("the zygote did not answer")
+        status = self._PID.unpack(reply)[0]
+        if status < 0:
+            raise ChildProcessError(pid)
+        return status
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the zygote (it exits when its socket closes) and reap it."""
+        with self._talking:
+            self._sock.close()
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+    @classmethod
+    def _serve(cls, sock: socket.socket, runtime: Runtime) -> None:  # pragma: no cover
+        me = os.getpid()
+        while True:
+            request = sock.recv(64)
+            if not request:
+                os._exit(0)  # the worker is gone
+            if request[:1] == cls._REAP:
+                try:
+                    _, status = os.waitpid(cls._PID.unpack(request[1:])[0], 0)
+                except ChildProcessError:
+                    status = -1
+                sock.sendall(cls._PID.pack(status))
+                continue
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    sock.close()
+                    ours.close()
+                    _become_executor(me, keep=theirs.fileno())
+                    _serve(Connection(theirs.detach()), runtime)
+                except BaseException:  # noqa: BLE001
+                    code = 1
+                finally:
+                    os._exit(code)
+            theirs.close()
+            socket.send_fds(sock, [cls._PID.pack(pid)], [ours.fileno()])
+            ours.close()
+
+
 class _Forker:
-    """Forks from one thread that lives as long as the worker.
+    """Forks from one thread that lives as long as the worker (without a zygote).
 
     Linux sends the parent-death signal (which ends an executor whose worker is gone) when the
     *thread* that forked it ends, so forking from a request thread that later ends would kill a
