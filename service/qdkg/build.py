@@ -247,7 +247,7 @@ class Validation:
 
 # Below this many data triples one process validates everything; above it the shapes are shared
 # out among processes forked from this one (they inherit the data graph instead of copying it).
-PARALLEL_MIN_TRIPLES = 200_000
+PARALLEL_MIN_TRIPLES = 100_000
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
