@@ -216,3 +216,14 @@ def test_only_spans_of_the_shipped_article_are_linked_to_its_sentences():
     assert set(graph.objects(QID["span/5-7"], QDKG.paragraph)) == {QID["paragraph/0-8"]}
     assert not set(graph.triples((QID["span/0-2"], None, None)))
     assert (QID["sentence/9-12"], QDKG.paragraph, QID["paragraph/9-12"]) in graph
+
+
+def test_the_shapes_graph_is_what_the_shape_files_say(dataset: Dataset):
+    from rdflib.compare import isomorphic
+
+    from qdkg.namespaces import GRAPH_SHAPES
+
+    files = Graph()
+    for path in sorted((ROOT / "shapes").glob("*.ttl")):
+        files.parse(path, format="turtle")
+    assert isomorphic(dataset.graph(GRAPH_SHAPES), files)

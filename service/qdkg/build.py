@@ -261,8 +261,11 @@ def validate(data: Graph, shapes: Graph, workers: int | None = None) -> Validati
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if len(data) >= PARALLEL_MIN_TRIPLES else 1
     if workers <= 1:
+        # pySHACL adds axioms of its own to the shapes graph it is given: a copy keeps `shapes`
+        # (written to the dataset) as the shape files say, however many processes validate.
         _, report, text = pyshacl.validate(
-            view, shacl_graph=shapes, inference="none", abort_on_first=False, allow_warnings=True
+            view, shacl_graph=_copy(shapes), inference="none", abort_on_first=False,
+            allow_warnings=True,
         )
         validation = Validation(conforms=False, report=report, text=text)
     else:
@@ -321,6 +324,14 @@ def _validate_in_parallel(data: Graph, shapes: Graph, workers: int) -> Validatio
     if results:
         text += f"Results ({results}):\n" + "".join(texts)
     return Validation(conforms=False, report=report, text=text)
+
+
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for prefix, namespace in graph.namespaces():
+        copy.bind(prefix, namespace)
+    copy += graph
+    return copy
 
 
 def _focus_estimate(data: Graph, shapes: Graph, shape: object) -> int:
