@@ -64,6 +64,9 @@ _SWITCH_INTERVAL = 0.001
 # (CPU seconds a query has used, the nice value its thread runs at from then on), in order.
 _AGES = ((0.01, 10),)
 _AGE_CHECK = 0.005
+# How often the budgets of queries past every step of _AGES are checked: reading a running
+# thread's CPU clock costs a system call, and a budget is seconds long.
+_BUDGET_CHECK = 0.05
 # The wall-clock backstop, as a multiple of the (CPU) time limit. It stays below gunicorn's own
 # request timeout for a sync worker (at least three times the limit, server.py).
 WALL_FACTOR = 2.5
@@ -741,14 +744,21 @@ class _Ageing:
         return state is None or state[1] > 0
 
     def _watch(self) -> None:
+        checked = 0.0
         with self._changed:
             while True:
                 while not self._running:
                     self._changed.wait()
                 used: dict[int, float] = {}
                 culprit = 0
+                now = time.monotonic()
+                every = now - checked >= _BUDGET_CHECK
+                if every:
+                    checked = now
                 for thread, state in self._running.items():
                     tid, step, began, ident, budget = state
+                    if step == len(_AGES) and not every:
+                        continue
                     try:
                         used[ident] = spent = (
                             time.clock_gettime(time.pthread_getcpuclockid(thread)) - began)
@@ -764,8 +774,18 @@ class _Ageing:
                         step = len(_AGES)
                     state[1] = step
                 if culprit:
+                    for thread, state in self._running.items():
+                        if state[3] not in used:
+                            try:
+                                used[state[3]] = time.clock_gettime(
+                                    time.pthread_getcpuclockid(thread)) - state[2]
+                            except OSError:
+                                pass
                     self._over_budget(culprit, used)
-                self._changed.wait(_AGE_CHECK)
+                # a new query wakes the watcher (enter); else, queries still young are looked at
+                # often, and queries past every step only as often as budgets are checked
+                young = any(state[1] < len(_AGES) for state in self._running.values())
+                self._changed.wait(_AGE_CHECK if young else _BUDGET_CHECK)
 
 
 Executor = ProcessExecutor | InlineExecutor
