@@ -87,7 +87,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
 def _add_store_options(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument("--store", required=required, metavar="QUERY_URL",
                    help="SPARQL 1.1 query endpoint of a remote store to use instead of the "
-                   "embedded one (it must treat its default graph as the union of its graphs)")
+                   "embedded one (it must treat its default graph as the union of its graphs); "
+                   "credentials, when it asks for them: QDKG_STORE_USER and "
+                   "QDKG_STORE_PASSWORD, or http://user:password@host/... in the URL")
     p.add_argument("--store-update", metavar="URL",
                    help="its SPARQL Update endpoint (default: .../update beside .../query, "
                    "else the query URL)")

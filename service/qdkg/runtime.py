@@ -25,13 +25,14 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import DATASET_FILE, MANIFEST_FILE, build
+from .build import DATASET_FILE, MANIFEST_FILE, BuildError, build
 from .changeset import apply_entry
 from .config import Config
 from .journal import Journal
@@ -83,8 +84,11 @@ def open_runtime(config: Config) -> Runtime:
         return runtime
     if store_mode_for(config, journal) == "disk":
         # Checking or redoing the build (and writing its on-disk store) reads the whole dataset:
-        # done in a child process, so that this process, which the workers fork from, stays small.
-        _in_child(lambda: ensure_build(config))
+        # done by `qdkg build` in a process of its own, so that this process, which the workers
+        # fork from, stays small. Not a fork of this process: RocksDB's background threads,
+        # which a fork does not copy, would be missing in the child if this process had used
+        # an on-disk store before.
+        _build_apart(config)
     else:
         ensure_build(config)
     mode = store_mode_for(config, journal)
@@ -110,19 +114,15 @@ def open_runtime(config: Config) -> Runtime:
     return runtime
 
 
-def _in_child(work: Callable[[], object]) -> None:
-    """Run `work` in a forked child; its exceptions are raised here."""
-    from .isolated import ChildCrashed, ChildFailed, run_isolated
-
-    try:
-        run_isolated(lambda: work() and None, _A_WEEK)
-    except ChildFailed as failed:
-        raise failed.error from None
-    except ChildCrashed as crashed:
-        raise RuntimeError(f"the build stopped unexpectedly ({crashed.how})") from None
-
-
-_A_WEEK = 7 * 24 * 3600.0
+def _build_apart(config: Config) -> None:
+    """`qdkg build --out BUILD_DIR` in a new process; BuildError with its message if it fails."""
+    done = subprocess.run(  # noqa: S603 - this interpreter, this package
+        [sys.executable, "-m", "qdkg.cli", "build", "--out", str(config.build_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        message = done.stderr.strip().removeprefix("build failed: ")
+        raise BuildError(message or f"qdkg build exited with status {done.returncode}")
+    log.info("build: %s is up to date", config.build_dir / DATASET_FILE)
 
 
 class StoreModeError(ValueError):

@@ -44,9 +44,14 @@ class _Gunicorn(BaseApplication):
 
 def _post_worker_init(worker: Any) -> None:
     """Fork the worker's query executor before it serves (and before any thread exists)."""
+    from .app import runtime_of
+    from .runtime import after_fork
     from .web.sparql import start_executors
 
     start_executors(worker.wsgi, worker.cfg.threads)
+    # Then this worker's own handle on an on-disk store (after the executor's fork, which
+    # opens its own): a no-op in memory mode.
+    after_fork(runtime_of(worker.wsgi))
 
 
 def gunicorn_options(config: Config, host: str, port: int, workers: int, threads: int) -> dict:
