@@ -182,7 +182,7 @@ class _Child:
 
 
 class _Call:
-    __slots__ = ("budget", "child", "deadline", "done", "ident", "message", "reply")
+    __slots__ = ("budget", "child", "deadline", "done", "ident", "message", "reply", "retried")
 
     def __init__(self, ident: int, message: bytes, deadline: float, budget: float) -> None:
         self.ident, self.message, self.deadline = ident, message, deadline
@@ -190,6 +190,7 @@ class _Call:
         self.done = threading.Event()
         self.reply: tuple | None = None
         self.child: _Child | None = None
+        self.retried = False  # sent again once after its executor ended for no reason of its own
 
 
 class ProcessExecutor:
@@ -370,8 +371,18 @@ class ProcessExecutor:
                 elif call.deadline > time.monotonic():  # else its own thread is about to time out
                     self._submit(call)
             return
-        reply = ("crashed" if child.status.startswith("crashed") else "gone", child.status, "",
-                 False, 0)
+        crashed = child.status.startswith("crashed")
+        reply = ("crashed" if crashed else "gone", child.status, "", False, 0)
+        if not crashed:
+            # Killed from outside or ended without a crash signal (its zygote died, say): no query
+            # is to blame, and a read can be repeated. Each is sent again once, to a fresh one.
+            for call in orphans:
+                if call.retried or call.deadline <= time.monotonic():
+                    self._finish(call, reply)
+                else:
+                    call.retried = True
+                    self._submit(call)
+            return
         probing = self._probing
         if probing is not None and probing.child is child:
             self._probing = None

@@ -6,7 +6,8 @@ gunicorn's `gthread` kind (keep-alive connections, one request per thread; `sync
 thread). Each forks one query executor before its threads start, which evaluates up to
 `threads` queries at once, each on a thread of its own (pyoxigraph releases the GIL while it
 evaluates), so a cheap query is not held up behind a heavy one, and a worker holds one
-executor's copy of the store, not one per thread.
+executor's copy of the store, not one per thread. Executors are forked by a single-threaded
+zygote that each worker forks before its threads start (see executor.py).
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def gunicorn_options(config: Config, host: str, port: int, workers: int, threads
         "post_worker_init": _post_worker_init,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
-        # The worker waits up to query_timeout for its executor, and up to the validation time
-        # limit for a validation; gunicorn must not kill it first.
+        # The worker waits for its executor up to the wall-clock backstop (2.5 x query_timeout),
+        # and up to the validation time limit for a validation; gunicorn must not kill it first.
         "timeout": max(30, int(config.query_timeout * 3), int(config.validation_time_limit) + 10),
         "graceful_timeout": 10,
         # gunicorn's largest finite request line. An unlimited one lets a multi-megabyte URL hold
