@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from http_probe import cpu_ticks
 from qdkg.executor import Job, ProcessExecutor, QueryCrashed, QueryTimeout
 from qdkg.runtime import Runtime
 
@@ -50,15 +51,6 @@ def _labels(executor: ProcessExecutor) -> set[str]:
     return {row["label"]["value"] for row in json.loads(answer.rendered.body)["results"]["bindings"]}
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
 def _in_background(function, *args) -> tuple[threading.Thread, dict]:  # type: ignore[no-untyped-def]
     outcome: dict = {}
 
@@ -74,21 +66,21 @@ def _in_background(function, *args) -> tuple[threading.Thread, dict]:  # type: i
 
 
 def _wait_for_cpu(pid: int, before: int, thread: threading.Thread) -> None:
-    while thread.is_alive() and _cpu_ticks(pid) - before < 10:
+    while thread.is_alive() and cpu_ticks(pid) - before < 10:
         time.sleep(0.05)
     assert thread.is_alive(), "the long query finished before the test could start"
 
 
 def test_a_lookup_is_answered_while_a_heavy_query_runs_in_the_same_executor(executor):
     pid = executor.pid
-    before = _cpu_ticks(pid)
+    before = cpu_ticks(pid)
     thread, outcome = _in_background(_count, executor, RUNAWAY, 3)
     _wait_for_cpu(pid, before, thread)
     assert _labels(executor) == {"城阳区", "Chengyang District"}
     assert thread.is_alive(), "the heavy query was not still running"
     thread.join(30)
     assert isinstance(outcome.get("error"), QueryTimeout)
-    assert not os.path.exists(f"/proc/{pid}/stat") or _cpu_ticks(pid) == 0  # killed and reaped
+    assert not os.path.exists(f"/proc/{pid}/stat") or cpu_ticks(pid) == 0  # killed and reaped
     assert executor.pid not in (0, pid)  # a fresh executor, ready
     assert _labels(executor) == {"城阳区", "Chengyang District"}
 
@@ -96,7 +88,7 @@ def test_a_lookup_is_answered_while_a_heavy_query_runs_in_the_same_executor(exec
 def test_a_runaway_is_killed_and_the_queries_beside_it_still_get_their_answer(executor,
                                                                              medium_count):
     pid = executor.pid
-    before = _cpu_ticks(pid)
+    before = cpu_ticks(pid)
     medium, medium_outcome = _in_background(_count, executor, MEDIUM)
     _wait_for_cpu(pid, before, medium)
     runaway, runaway_outcome = _in_background(_count, executor, RUNAWAY, 1)
@@ -109,7 +101,7 @@ def test_a_runaway_is_killed_and_the_queries_beside_it_still_get_their_answer(ex
 
 def test_a_crash_fails_only_the_query_that_caused_it(executor, medium_count):
     pid = executor.pid
-    before = _cpu_ticks(pid)
+    before = cpu_ticks(pid)
     medium, medium_outcome = _in_background(_count, executor, MEDIUM)
     _wait_for_cpu(pid, before, medium)
     with pytest.raises(QueryCrashed):

@@ -20,7 +20,7 @@ import pytest
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from http_probe import connections, listener
+from http_probe import connections, cpu_ticks, listener
 from qdkg.app import create_app
 from qdkg.examples import examples
 from qdkg.executor import WALL_FACTOR
@@ -237,16 +237,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cpu_ticks(pid: int) -> int:
-    """utime + stime of a process, in clock ticks (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
 def _logged_duration_ms(srv, status: int) -> int:  # type: ignore[no-untyped-def]
     pattern = re.compile(rf'"GET /sparql\?query=SELECT\+%28COUNT[^"]*" {status} \d+ (\d+)ms')
     deadline = time.monotonic() + 10  # the worker writes its log line just after answering
@@ -284,7 +274,7 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
             break
         time.sleep(0.1)
     assert len(worker_pids) == workers and len(executors) == workers
-    before = {pid: _cpu_ticks(pid) for pid in executors}
+    before = {pid: cpu_ticks(pid) for pid in executors}
 
     heavy: dict[str, object] = {}
 
@@ -296,7 +286,7 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
     busy: int | None = None
     while busy is None and thread.is_alive():  # wait until an executor is seen burning CPU
         time.sleep(0.2)
-        busy = next((p for p in executors if _cpu_ticks(p) - before[p] > 10), None)
+        busy = next((p for p in executors if cpu_ticks(p) - before[p] > 10), None)
     assert busy is not None, "no executor started on the heavy query"
 
     # while the heavy query runs, a simple one sent at the same time is answered normally
@@ -317,9 +307,9 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
     # the executor that ran it is gone (killed and reaped), and nothing spends CPU on it
     assert not os.path.exists(f"/proc/{busy}")
     tree = _tree(srv.process.pid)
-    first = {pid: _cpu_ticks(pid) for pid in tree}
+    first = {pid: cpu_ticks(pid) for pid in tree}
     time.sleep(1.0)
-    spent = sum(_cpu_ticks(pid) - ticks for pid, ticks in first.items())
+    spent = sum(cpu_ticks(pid) - ticks for pid, ticks in first.items())
     assert spent < os.sysconf("SC_CLK_TCK") * 0.5, f"{spent} ticks spent after the query stopped"
 
     # the worker has a fresh executor and answers again, whichever worker takes the request
