@@ -257,7 +257,7 @@ def validate(data: Graph, shapes: Graph, workers: int | None = None) -> Validati
     `workers` processes share out the shapes (by default one per available core once the data
     reaches PARALLEL_MIN_TRIPLES); the report is the same as one process gives.
     """
-    view = _PreparedQueryGraph(store=data.store, identifier=data.identifier)
+    view = PreparedQueryGraph(store=data.store, identifier=data.identifier)
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if len(data) >= PARALLEL_MIN_TRIPLES else 1
     if workers <= 1:
@@ -274,9 +274,10 @@ def validate(data: Graph, shapes: Graph, workers: int | None = None) -> Validati
     return validation
 
 
-class _PreparedQueryGraph(Graph):
-    """A view of a graph that parses each SPARQL text once: pySHACL sends a SPARQL-based
-    constraint's query once per focus node, and rdflib's parser costs more than evaluating it."""
+class PreparedQueryGraph(Graph):
+    """A graph (or a view of one) that parses each SPARQL text once: pySHACL sends a SPARQL-based
+    constraint's query once per focus node, and rdflib's parser costs more than evaluating it.
+    Used by the build and by the validation of submissions."""
 
     def query(self, query_object, *args, **kwargs):
         if isinstance(query_object, str):
@@ -284,7 +285,7 @@ class _PreparedQueryGraph(Graph):
         return super().query(query_object, *args, **kwargs)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=512)
 def _prepared_query(text: str) -> Query:
     return prepareQuery(text)
 

@@ -32,14 +32,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import DATASET_FILE, MANIFEST_FILE, BuildError, build
+from .build import DATASET_FILE, MANIFEST_FILE, STORE_DIR, BuildError, build
 from .changeset import apply_entry
 from .config import Config
 from .journal import Journal
 from .store import OxigraphStore, ReadOnlyStore, Store, ensure_disk_store
 
 STORE_MODES = ("memory", "disk", "auto")
-STORE_DIR = "store"  # the build's on-disk store, beside dataset.nq
+
 # `auto` serves from disk above this many quads (the manifest's count), or, for a build without
 # counts, above this size of dataset.nq (about 190 bytes a quad in the generated data).
 AUTO_DISK_QUADS = 3_000_000

@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,11 +23,9 @@ import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
-from .build import BuildError, Validation
+from .build import BuildError, PreparedQueryGraph, Validation
 from .closure import (
     STATE_GRAPHS,
     Diff,
@@ -133,7 +130,7 @@ class Checker:
 
     def _slice(self, view: View, focus: set[Node]) -> Graph:
         """The focus nodes in full, and two more hops of context around them, bounded."""
-        data = _QueryCachingGraph()
+        data = PreparedQueryGraph()
         own = view.describe(focus) + view.incoming(focus, self.inverse_paths)
         hop2 = objects_of(bounded(own)) - focus
         second = bounded(view.describe(hop2))
@@ -158,21 +155,6 @@ class Checker:
         keep: set[Node] = {r for r in validation.results()
                            if report.value(r, SH.focusNode) in focus}
         return _restrict(validation, keep)
-
-
-class _QueryCachingGraph(Graph):
-    """A graph that parses each SPARQL text once: pySHACL sends a SPARQL-based constraint's
-    query once per focus node, and rdflib's parser costs more than evaluating it."""
-
-    def query(self, query_object, *args, **kwargs):
-        if isinstance(query_object, str):
-            query_object = _prepared(query_object)
-        return super().query(query_object, *args, **kwargs)
-
-
-@lru_cache(maxsize=512)
-def _prepared(text: str) -> Query:
-    return prepareQuery(text)
 
 
 def _key(report: Graph, result: Node) -> tuple:
