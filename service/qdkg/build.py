@@ -36,6 +36,7 @@ from .namespaces import (
     PREFIXES,
 )
 from .paths import ROOT
+from .planner import write_statistics
 from .rules import Rules, is_schema
 from .sentences import text_structure
 from .terms import Triple
@@ -454,6 +455,7 @@ def write_store(out_dir: Path) -> int:
         store.flush()
         store.optimize()
         quads = len(store)
+        write_statistics(out_dir, store)
         del store  # closes the database before it is moved
         target = out_dir / STORE_DIR
         if target.exists():

@@ -52,6 +52,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_rows=args.max_rows,
         max_query_bytes=args.max_query_bytes,
         result_cache_mb=args.result_cache_mb,
+        planner=args.planner,
         service_allowlist=tuple(args.allow_service) if args.allow_service else None,
         store_mode=args.store_mode,
         max_triples=args.max_triples,
@@ -138,6 +139,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--result-cache-mb", type=float, default=None,
                    help="query answers each worker keeps until the next accepted write, in MB "
                    "(default 64; 0: no cache; QDKG_RESULT_CACHE_MB)")
+    p.add_argument("--planner", choices=["on", "off", "auto"], default=None,
+                   help="order each query's joins from the data's statistics before the "
+                   "embedded store evaluates it; auto (default): when the dataset has at "
+                   "least 50,000 triples, below which planning costs more than it saves "
+                   "(QDKG_PLANNER)")
     p.add_argument("--store-mode", choices=["memory", "disk", "auto"], default=None,
                    help="keep the embedded store in memory (fastest; each process that queries "
                    "ends up with its own copy) or open the build's on-disk store read-only in "

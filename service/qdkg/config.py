@@ -43,6 +43,7 @@ class Config:
     max_rows: int = 10_000
     max_query_bytes: int = 100_000
     result_cache_mb: float = 64.0  # per worker; 0 turns the query result cache off
+    planner: str = "auto"  # join ordering for the embedded store: on | off | auto (planner.py)
     max_upload_bytes: int = 10_000_000
     service_allowlist: tuple[str, ...] = ()
     write_tokens: dict[str, str] = field(default_factory=dict)
@@ -80,6 +81,8 @@ class Config:
             values["max_rows"] = int(env["QDKG_MAX_ROWS"])
         if env.get("QDKG_RESULT_CACHE_MB"):
             values["result_cache_mb"] = float(env["QDKG_RESULT_CACHE_MB"])
+        if env.get("QDKG_PLANNER"):
+            values["planner"] = env["QDKG_PLANNER"]
         if env.get("QDKG_PROXY_HOPS"):
             values["proxy_hops"] = int(env["QDKG_PROXY_HOPS"])
         if env.get("QDKG_SERVICE_ALLOWLIST"):

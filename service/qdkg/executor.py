@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import logging
 import os
 import pickle
 import queue
@@ -52,8 +53,10 @@ from typing import NamedTuple
 
 from . import runtime as runtime_module
 from .results import Rendered, render
-from .runtime import Runtime, refresh
+from .runtime import Runtime, planner_for, refresh
 from .store import OxigraphStore, StoreError
+
+log = logging.getLogger("qdkg")
 
 _RESET_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH",
                   "SIGCHLD", "SIGABRT", "SIGTTIN", "SIGTTOU")
@@ -123,9 +126,18 @@ def evaluate(runtime: Runtime, job: Job) -> Rendered:
     if answer is not None:
         return answer(job.query, job.media_type, job.max_rows, job.describe,
                       default_graph=job.default_graph, named_graphs=job.named_graphs)
-    result = runtime.store.query(
-        job.query, default_graph=job.default_graph, named_graphs=job.named_graphs
-    )
+    planner = planner_for(runtime)
+    text = planner.plan(job.query) if planner is not None else job.query
+    try:
+        result = runtime.store.query(
+            text, default_graph=job.default_graph, named_graphs=job.named_graphs)
+    except SyntaxError:
+        if text == job.query:
+            raise
+        log.warning("the planned form of a query did not parse; evaluated as written: %r",
+                    job.query[:200])
+        result = runtime.store.query(
+            job.query, default_graph=job.default_graph, named_graphs=job.named_graphs)
     return render(runtime.store, result, job.media_type, job.max_rows, job.describe)
 
 

@@ -61,6 +61,7 @@ class Runtime:
     mode: str = "memory"  # memory | disk | remote
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cache: dict[str, object] = field(default_factory=dict, repr=False)
+    planner: object = None  # planner.Planner once made (planner_for); False: none for this store
 
 
 def ensure_build(config: Config) -> None:
@@ -105,6 +106,7 @@ def open_runtime(config: Config) -> Runtime:
     store.load_file(config.build_dir / DATASET_FILE)
     log.info("loaded %d quads from %s", len(store), config.build_dir / DATASET_FILE)
     runtime = Runtime(config, store, journal)
+    planner_for(runtime)  # counted here, once, for every process forked from this one
     if journal is not None:
         with journal.locked():
             refresh(runtime)
@@ -184,6 +186,37 @@ def after_fork(runtime: Runtime) -> None:
     shared across fork (the read-only on-disk store's handle). A no-op in memory mode."""
     if isinstance(runtime.store, ReadOnlyStore) and not runtime.store.opened:
         runtime.store.reopen()
+
+
+# `--planner auto` plans queries from this many triples up: on smaller graphs Oxigraph's own
+# order is cheap enough that planning (about a millisecond the first time a query is seen)
+# would cost more than it saves.
+PLANNER_MIN_TRIPLES = 50_000
+_planner_lock = threading.Lock()
+
+
+def planner_for(runtime: Runtime):  # -> Planner | None
+    """The join-order planner for this process's embedded store (None when it is off, for a
+    remote store, or, with `auto`, for a small graph). Statistics come from the build's
+    stats.json, or are counted from the store when there is none."""
+    if runtime.planner is None:
+        with _planner_lock:
+            if runtime.planner is None:
+                runtime.planner = _make_planner(runtime) or False
+    return runtime.planner or None
+
+
+def _make_planner(runtime: Runtime):
+    from .planner import Planner, statistics_for
+
+    setting = runtime.config.planner
+    if setting == "off" or runtime.mode == "remote" or not isinstance(runtime.store, OxigraphStore):
+        return None
+    store = runtime.store
+    stats = statistics_for(runtime.config.build_dir, lambda: store.raw)
+    if setting == "auto" and stats.total < PLANNER_MIN_TRIPLES:
+        return None
+    return Planner(stats, lambda: store.raw)
 
 
 def _open_journal(config: Config) -> Journal | None:
