@@ -36,7 +36,7 @@ from .namespaces import (
     PREFIXES,
 )
 from .paths import ROOT
-from .planner import write_statistics
+from .planner import STATS_FILE, write_statistics
 from .rules import Rules, is_schema
 from .sentences import text_structure
 from .terms import Triple
@@ -483,6 +483,10 @@ def build(out_dir: Path, root: Path = ROOT, force: bool = False, log=print) -> B
                 manifest["counts"]["store"] = write_store(out_dir)
                 _write_manifest(manifest_path, digest, manifest["timings"], manifest["counts"], True,
                                 cpu=manifest.get("cpu"))
+            elif not (out_dir / STATS_FILE).exists():  # a build from before the planner
+                store = ox.Store.read_only(str(out_dir / STORE_DIR))
+                write_statistics(out_dir, store)
+                del store
             log(f"inputs unchanged ({digest[:12]}); reusing {out_dir / DATASET_FILE}")
             return BuildResult(out_dir, True, manifest["timings"], manifest["counts"], True)
 

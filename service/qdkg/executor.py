@@ -65,8 +65,10 @@ _PR_SET_PDEATHSIG = 1
 # interval lets a cheap query's few Python steps run soon after a heavy one's.
 _SWITCH_INTERVAL = 0.001
 # (CPU seconds a query has used, the nice value its thread runs at from then on), in order.
-_AGES = ((0.01, 10),)
-_AGE_CHECK = 0.005
+# A lookup needs well under a millisecond; most planned queries of the benchmark's mix need 2 to
+# 15 ms, and at a 10 ms step they were never demoted, so lookups queued behind them.
+_AGES = ((0.002, 10),)
+_AGE_CHECK = 0.001
 # How often the budgets of queries past every step of _AGES are checked: reading a running
 # thread's CPU clock costs a system call, and a budget is seconds long.
 _BUDGET_CHECK = 0.05

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .sparql_guard import tokenize as lex
+
 STATS_FILE = "stats.json"
 # The search over orders visits at most this many sets of patterns (only sets that are
 # connected by shared variables, where there are such); beyond, a greedy order.
@@ -52,23 +54,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _DEPTH = 3.0
 _CHECK_FLOOR = 0.1
 
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+|\#[^\n]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\U000EFFFF]+)
-  | (?P<bnode>_:[^\s.;,(){}\[\]]+)
-  | (?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
-  | (?P<num>[+-]?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?))
-  | (?P<pname>(?:[A-Za-z\u00C0-\U000EFFFF][\w\u00B7\u00C0-\U000EFFFF.-]*)?:
-               (?:(?:[\w\u00C0-\U000EFFFF:%-]|\\.)(?:(?:[\w\u00B7\u00C0-\U000EFFFF.:%-]|\\.)*
-               (?:[\w\u00B7\u00C0-\U000EFFFF:%-]|\\.))?)?)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\^\^|\|\||&&|!=|<=|>=|<<|>>|[{}()\[\];,.*+?/|!^=<>-])
-""", re.VERBOSE)
-_VAR_IN_TEXT = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\U000EFFFF]+)")
-_STRING = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
+_KINDS = {"langtag": "lang", "number": "num", "punct": "op"}
 _BOUNDARIES = {"OPTIONAL", "MINUS", "BIND", "VALUES", "GRAPH", "SERVICE", "LATERAL"}
 
 
@@ -89,16 +75,11 @@ class Tok:
 
 
 def tokenize(text: str) -> list[Tok]:
-    tokens, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise Unsupported(f"unexpected character at {pos}")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(Tok(kind, m.group(), m.start(), m.end()))
-        pos = m.end()
-    return tokens
+    """The query's tokens, by the endpoint's own lexer (sparql_guard), with their places."""
+    tokens, ambiguous = lex(text)
+    if ambiguous:  # `<` inside parentheses that may start an IRI or compare: not guessed at
+        raise Unsupported("an IRI border that reads two ways")
+    return [Tok(_KINDS.get(t.kind, t.kind), t.text, t.start, t.end) for t in tokens]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +213,16 @@ class Filter:
 
 
 @dataclass
+class Values:
+    """An inline VALUES block: joined like a pattern, with as many rows as it lists."""
+
+    text: str
+    vars: set[str]
+    certain: set[str]  # the variables no row leaves UNDEF
+    rows: int
+
+
+@dataclass
 class Nested:
     """One `{ ... }` group, or several joined by UNION."""
 
@@ -326,15 +317,15 @@ class _Reader:
                     raise Unsupported("GRAPH name")
                 g, i = self.group(self.expect_brace(i + 2))
                 out.append(Boundary(f"{t.text} {name.text}", g))
-            elif word in ("BIND", "VALUES", "SERVICE", "LATERAL"):
+            elif word == "VALUES":
+                i = self.values(i, end, out)
+            elif word in ("BIND", "SERVICE", "LATERAL"):
                 j = i + 1
                 while j < end and not (self.tokens[j].kind == "op" and self.tokens[j].text in "{("):
                     j += 1
                 if j >= end:
                     raise Unsupported(word)
                 last = self.closing(j)
-                if word == "VALUES" and self.tokens[j].text == "(":
-                    last = self.closing(self.expect_brace(last + 1))
                 out.append(Boundary(self.slice(i, last)))
                 i = last + 1
             elif t.kind == "op" and t.text == "{":
@@ -356,6 +347,27 @@ class _Reader:
                 raise Unsupported(f"{t.text!r} in a group")
         return out
 
+    def values(self, i: int, end: int, out: list) -> int:
+        j = i + 1
+        if self.tokens[j].text == "(":
+            names = [t.text[1:] for t in self.tokens[j + 1:self.closing(j)]]
+            j = self.closing(j) + 1
+        else:
+            names = [self.tokens[j].text[1:]] if self.tokens[j].kind == "var" else []
+            j += 1
+        if not names:
+            raise Unsupported("VALUES")
+        last = self.closing(self.expect_brace(j))
+        body = self.tokens[j + 1:last]
+        if len(names) > 1:
+            rows = sum(1 for t in body if t.text == "(")
+        else:  # a term is a token that is not a language tag, ^^ or the datatype after it
+            rows = sum(1 for k, t in enumerate(body) if t.kind not in ("lang", "op")
+                       and not (k and body[k - 1].text == "^^"))
+        undef = any(t.upper == "UNDEF" for t in body)
+        out.append(Values(self.slice(i, last), set(names), set() if undef else set(names), rows))
+        return last + 1
+
     def expect_brace(self, i: int) -> int:
         if i >= len(self.tokens) or self.tokens[i].text != "{":
             raise Unsupported("a group was expected")
@@ -375,9 +387,9 @@ class _Reader:
                     raise Unsupported("FILTER")
                 j += 1
             last = self.closing(j)
-        text = self.slice(i, last)
-        out.append(Filter(text, set(_VAR_IN_TEXT.findall(_STRING.sub("", text))),
-                          exists or "EXISTS" in text.upper()))
+        inside = self.tokens[i:last + 1]
+        out.append(Filter(self.slice(i, last), {t.text[1:] for t in inside if t.kind == "var"},
+                          any(t.upper == "EXISTS" for t in inside)))
         return last + 1
 
     # Triples -----------------------------------------------------------------------------
@@ -390,6 +402,9 @@ class _Reader:
             return Term(t.text, iri=self.iri(t)), i + 1
         if t.kind == "num" or t.upper in ("TRUE", "FALSE"):
             return Term(t.text), i + 1
+        if t.text in ("+", "-") and self.tokens[i + 1].kind == "num" \
+                and self.tokens[i + 1].start == t.end:
+            return Term(self.slice(i, i + 1)), i + 2
         if t.kind == "string":
             last = i
             nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else None
@@ -583,6 +598,10 @@ class _Planner:
             if op.predicate_var is not None and op.predicate_var not in bound:
                 return self.stats.link(None, s, o, None)
             return self.path(op.path, s, o, op.object.iri if op.object.var is None else None)
+        if isinstance(op, Values):
+            if op.vars & bound:  # a check of the bound values against the list
+                return _check(1.0 / max(op.rows, 1)), 1.0
+            return float(op.rows), 1.0 + op.rows
         rows = cost = 0.0
         for branch in op.branches:
             _, c, r = self.order(_operands(branch), bound)
@@ -593,6 +612,9 @@ class _Planner:
         """The cheapest left-deep order of `ops`: (indices, cost, rows). Dynamic programming
         over the sets of operands (variables as bits), growing each set only by operands
         that share a variable with it while there are any."""
+        first = [k for k, op in enumerate(ops) if isinstance(op, Values)]
+        if first:
+            return self._values_first(ops, first, bound)
         n = len(ops)
         if n == 0:
             return [], 0.0, 1.0
@@ -633,6 +655,22 @@ class _Planner:
         cost, rows, seq, _ = best[(1 << n) - 1]
         return seq, cost, rows
 
+    def _values_first(self, ops: list, first: list[int],
+                      bound: frozenset[str]) -> tuple[list[int], float, float]:
+        """VALUES blocks lead, as written: Oxigraph does not accept one on the right of a
+        LATERAL whose left side binds its variables."""
+        seen: set[str] = set(bound)
+        rows = cost = 1.0
+        for k in first:
+            if ops[k].vars & seen:
+                raise Unsupported("VALUES on a variable bound before it")
+            seen |= ops[k].vars
+            rows, cost = rows * ops[k].rows, cost + ops[k].rows
+        rest = [k for k in range(len(ops)) if k not in first]
+        known = frozenset(set(bound).union(*(ops[k].certain for k in first)))
+        seq, more, after = self.order([ops[k] for k in rest], known)
+        return first + [rest[j] for j in seq], cost + max(rows, 1.0) * more, rows * after
+
     def greedy(self, ops: list, bound: frozenset[str]) -> tuple[list[int], float, float]:
         """For long runs: at each step, the operand that costs least given what is bound."""
         have, left = set(bound), list(range(len(ops)))
@@ -654,7 +692,7 @@ class _Planner:
 def _operands(group: Group) -> list:
     ops = []
     for e in group.elements:
-        if isinstance(e, (Triple, Nested)):
+        if isinstance(e, (Triple, Nested, Values)):
             ops.append(e)
         elif isinstance(e, Boundary):
             break
@@ -662,12 +700,12 @@ def _operands(group: Group) -> list:
 
 
 def _all_vars(op) -> set[str]:
-    if isinstance(op, Triple):
+    if isinstance(op, (Triple, Values)):
         return op.vars
     out: set[str] = set()
     for b in op.branches:
         for e in b.elements:
-            if isinstance(e, (Triple, Nested)):
+            if isinstance(e, (Triple, Nested, Values)):
                 out |= _all_vars(e)
     return out
 
@@ -676,8 +714,10 @@ def _vars(op) -> set[str]:
     """The variables `op` always binds."""
     if isinstance(op, Triple):
         return op.vars
-    sets = [set().union(*(_vars(e) for e in b.elements if isinstance(e, (Triple, Nested))))
-            for b in op.branches]
+    if isinstance(op, Values):
+        return op.certain
+    sets = [set().union(*(_vars(e) for e in b.elements
+                          if isinstance(e, (Triple, Nested, Values)))) for b in op.branches]
     return set.intersection(*sets) if sets else set()
 
 
@@ -690,6 +730,8 @@ def _pure(group: Group) -> bool:
     for e in group.elements:
         if isinstance(e, Triple):
             own |= e.vars
+        elif isinstance(e, Values):
+            own |= e.certain
         elif isinstance(e, Nested):
             if not all(_pure(b) for b in e.branches):
                 return False
@@ -712,10 +754,11 @@ class _Writer:
     def body(self, group: Group, bound: frozenset[str]) -> str:
         elements = group.elements
         cut = next((k for k, e in enumerate(elements) if isinstance(e, Boundary)), len(elements))
-        run = [e for e in elements[:cut] if isinstance(e, (Triple, Nested))]
+        run = [e for e in elements[:cut] if isinstance(e, (Triple, Nested, Values))]
         filters = [e.text for e in elements[:cut] if isinstance(e, Filter)]
         pieces: list[str] = []
-        movable = all(isinstance(op, Triple) or all(_pure(b) for b in op.branches) for op in run)
+        movable = all(not isinstance(op, Nested) or all(_pure(b) for b in op.branches)
+                      for op in run)
         seq, _, rows = self.planner.order(run, bound) if movable else (None, 0.0, 1.0)
         have = set(bound)
         if len(run) >= 2 and seq is not None:
@@ -736,12 +779,12 @@ class _Writer:
         return " ".join(pieces)
 
     def operand(self, op, bound: frozenset[str]) -> str:
-        if isinstance(op, Triple):
+        if isinstance(op, (Triple, Values)):
             return op.text
         return " UNION ".join(self.group(b, bound) for b in op.branches)
 
     def element(self, e, bound: frozenset[str], rows: float) -> str:
-        if isinstance(e, (Triple, Nested)):
+        if isinstance(e, (Triple, Nested, Values)):
             return self.operand(e, bound)
         if isinstance(e, Filter):
             return e.text
@@ -759,7 +802,7 @@ class _Writer:
         if not group.readable or any(isinstance(e, Boundary) for e in group.elements):
             return False
         ops = _operands(group)
-        if len(ops) < 2 or not all(isinstance(op, Triple) or all(_pure(b) for b in op.branches)
+        if len(ops) < 2 or not all(not isinstance(op, Nested) or all(_pure(b) for b in op.branches)
                                    for op in ops):
             return False
         _, per_row, _ = self.planner.order(ops, bound)

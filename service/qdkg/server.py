@@ -13,6 +13,7 @@ zygote that each worker forks before its threads start (see executor.py).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask
@@ -50,6 +51,9 @@ def _post_worker_init(worker: Any) -> None:
     from .web.sparql import start_executors
 
     start_executors(worker.wsgi, worker.cfg.threads)
+    # The request threads hand the GIL to each other every millisecond rather than every five:
+    # a lookup's few Python steps do not wait behind another request's.
+    sys.setswitchinterval(0.001)
     # Then this worker's own handle on an on-disk store (after the executor's fork, which
     # opens its own): a no-op in memory mode.
     after_fork(runtime_of(worker.wsgi))

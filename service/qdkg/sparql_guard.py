@@ -91,16 +91,18 @@ class QueryShape:
 
 
 @dataclass
-class _Token:
-    kind: str
+class Token:
+    kind: str  # ws and comment are never yielded
     text: str
+    start: int = 0  # its place in the query text
+    end: int = 0
 
 
 def _unescape_iri(text: str) -> str:
     return _UESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)), text[1:-1])
 
 
-def _tokens(query: str, state: dict[str, bool]) -> Iterator[_Token]:
+def _tokens(query: str, state: dict[str, bool]) -> Iterator[Token]:
     """Significant tokens; sets state["ambiguous"] when an IRI border could be read two ways."""
     brackets: list[str] = []  # open brackets; "v" marks a VALUES block, "d" a row of data in it
     after_operand = False
@@ -126,7 +128,15 @@ def _tokens(query: str, state: dict[str, bool]) -> Iterator[_Token]:
         elif kind == "punct" and text in ")}]" and brackets:
             brackets.pop()
         after_operand = kind in _OPERAND_KINDS or text in (")", "]")
-        yield _Token(kind, text)
+        yield Token(kind, text, match.start(), match.end())
+
+
+def tokenize(query: str) -> tuple[list[Token], bool]:
+    """The significant tokens of `query`, with their places, and whether an IRI border in it
+    could be read two ways (see the module's docstring)."""
+    state = {"ambiguous": False}
+    tokens = list(_tokens(query, state))
+    return tokens, state["ambiguous"]
 
 
 def _is_absolute(iri: str) -> bool:
@@ -141,13 +151,13 @@ def inspect(query: str) -> QueryShape:
     base: str | None = None
     # Most queries name neither: then only the prologue and the form keyword need reading.
     scan_all = _SCAN_ALL.search(query) is not None
-    tokens: list[_Token] = []
+    tokens: list[Token] = []
     for token in _tokens(query, state):
         tokens.append(token)
         if not scan_all and token.kind == "word" and token.text.upper() in _FORMS_AND_UPDATES:
             break
 
-    def iri_of(token: _Token) -> str | None:
+    def iri_of(token: Token) -> str | None:
         if token.kind == "iri":
             iri = _unescape_iri(token.text)
             return urljoin(base, iri) if base and not _is_absolute(iri) else iri
