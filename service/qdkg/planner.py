@@ -587,7 +587,8 @@ class _Planner:
             s = op.subject.var is None or op.subject.var in bound
             o = op.object.var is None or op.object.var in bound
             constant_end = (op.subject.var is None) != (op.object.var is None)
-            if constant_end and op.predicate_var is None:
+            typed = op.path.op == "link" and op.path.iri == RDF_TYPE and op.object.iri is not None
+            if constant_end and op.predicate_var is None and not typed:  # classes are counted
                 rows = self.probe(op)
                 if rows is not None and not op.vars & bound:
                     return float(rows), 1.0 + rows
