@@ -23,7 +23,6 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from http_probe import connections, cpu_ticks, listener
 from qdkg.app import create_app
 from qdkg.examples import examples
-from qdkg.executor import WALL_FACTOR
 from qdkg.runtime import Runtime
 from qdkg.sparql_guard import QueryRefused, check, inspect
 
@@ -300,9 +299,11 @@ def test_time_limit_stops_the_query_and_others_are_answered(server_factory, work
     status, _, body = heavy["reply"]  # type: ignore[misc]
     assert status == 503
     assert "2-second time limit" in body.decode()
-    # Stopped once it has used 2 s of CPU time, or at the latest at the wall-clock backstop: the
-    # answer comes within that plus a second, as the server measured it (its access log line).
-    assert _logged_duration_ms(srv, 503) < 1000 * (2 * WALL_FACTOR + 1)
+    # Stopped once it has used 2 s of CPU time (a wall-clock backstop at 2.5 times that covers a
+    # machine too busy to give it the CPU). Here the query has a core to itself, so its CPU time
+    # keeps pace with the clock: the answer comes within the limit plus a second, as the server
+    # measured it (its access log line; 2.02-2.03 s in runs on this machine).
+    assert _logged_duration_ms(srv, 503) < 1000 * (2 + 1)
 
     # the executor that ran it is gone (killed and reaped), and nothing spends CPU on it
     assert not os.path.exists(f"/proc/{busy}")
