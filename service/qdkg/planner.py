@@ -760,7 +760,10 @@ class _Writer:
         pieces: list[str] = []
         movable = all(not isinstance(op, Nested) or all(_pure(b) for b in op.branches)
                       for op in run)
-        seq, _, rows = self.planner.order(run, bound) if movable else (None, 0.0, 1.0)
+        # The order of one operand is itself; its estimated rows matter only to an OPTIONAL.
+        needed = len(run) >= 2 or any(isinstance(e, Boundary) and e.group is not None
+                                      for e in elements[cut:])
+        seq, _, rows = self.planner.order(run, bound) if movable and needed else (None, 0.0, 1.0)
         have = set(bound)
         if len(run) >= 2 and seq is not None:
             for position, k in enumerate(seq):
