@@ -33,7 +33,6 @@ The store evaluates the original query when planning fails or its text does not 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .sparql_guard import Names, Token
 from .sparql_guard import tokenize as lex
 
 STATS_FILE = "stats.json"
@@ -54,7 +54,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _DEPTH = 3.0
 _CHECK_FLOOR = 0.1
 
-_KINDS = {"langtag": "lang", "number": "num", "punct": "op"}
 _BOUNDARIES = {"OPTIONAL", "MINUS", "BIND", "VALUES", "GRAPH", "SERVICE", "LATERAL"}
 
 
@@ -62,24 +61,12 @@ class Unsupported(Exception):
     """A construct the planner does not read; the group (or query) is left as written."""
 
 
-@dataclass
-class Tok:
-    kind: str
-    text: str
-    start: int
-    end: int
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
-
-
-def tokenize(text: str) -> list[Tok]:
+def tokenize(text: str) -> list[Token]:
     """The query's tokens, by the endpoint's own lexer (sparql_guard), with their places."""
     tokens, ambiguous = lex(text)
     if ambiguous:  # `<` inside parentheses that may start an IRI or compare: not guessed at
         raise Unsupported("an IRI border that reads two ways")
-    return [Tok(_KINDS.get(t.kind, t.kind), t.text, t.start, t.end) for t in tokens]
+    return tokens
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +120,7 @@ class Statistics:
 
     # Estimates ---------------------------------------------------------------------------
 
-    def _predicate(self, iri: str | None) -> tuple[float, float, float]:
+    def predicate(self, iri: str | None) -> tuple[float, float, float]:
         if iri is None:  # a variable predicate: every triple
             return float(max(self.total, 1)), max(self.total / 10.0, 1.0), max(self.total / 1000.0, 1.0)
         n, ds, do = self.predicates.get(iri, (0, 0, 0))
@@ -142,7 +129,7 @@ class Statistics:
     def link(self, iri: str | None, s_bound: bool, o_bound: bool,
              o_iri: str | None) -> tuple[float, float]:
         """(rows, cost) of one triple pattern, given which ends are bound."""
-        n, ds, do = self._predicate(iri)
+        n, ds, do = self.predicate(iri)
         if n == 0:
             return 0.0, 1.0
         if iri == RDF_TYPE and o_iri is not None:
@@ -228,10 +215,6 @@ class Nested:
 
     branches: list[Group]
 
-    @property
-    def text(self) -> str:
-        return " UNION ".join(b.text for b in self.branches)
-
 
 @dataclass
 class Boundary:
@@ -240,19 +223,18 @@ class Boundary:
 
     head: str
     group: Group | None = None
-    rest: str = ""
 
 
 @dataclass
 class Group:
     text: str  # as written, braces included
-    elements: list = field(default_factory=list)  # None when the group is kept as written
-    readable: bool = True
+    elements: list = field(default_factory=list)
+    readable: bool = True  # False: the planner could not read it; it is kept as written
 
 
 class _Reader:
-    def __init__(self, text: str, tokens: list[Tok], prefixes: dict[str, str], base: str | None):
-        self.text, self.tokens, self.prefixes, self.base = text, tokens, prefixes, base
+    def __init__(self, text: str, tokens: list[Token], names: Names):
+        self.text, self.tokens, self.names = text, tokens, names
 
     def slice(self, first: int, last: int) -> str:
         """The original text from token `first` to token `last` (both included)."""
@@ -265,27 +247,15 @@ class _Reader:
         j = i + 1
         while j < len(self.tokens):
             t = self.tokens[j]
-            if t.kind == "op" and t.text in pairs:
+            if t.kind == "punct" and t.text in pairs:
                 stack.append(pairs[t.text])
-            elif t.kind == "op" and t.text in ("}", ")", "]"):
+            elif t.kind == "punct" and t.text in ("}", ")", "]"):
                 if t.text != stack.pop():
                     raise Unsupported("unbalanced brackets")
                 if not stack:
                     return j
             j += 1
         raise Unsupported("unbalanced brackets")
-
-    def iri(self, tok: Tok) -> str | None:
-        if tok.kind == "iri":
-            value = tok.text[1:-1]
-            if self.base and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", value):
-                return None  # relative: not resolved here, only counts lose precision
-            return value
-        if tok.kind == "pname":
-            prefix, _, local = tok.text.partition(":")
-            if prefix in self.prefixes and "\\" not in local and "%" not in local:
-                return self.prefixes[prefix] + local
-        return None
 
     # Groups ------------------------------------------------------------------------------
 
@@ -304,7 +274,7 @@ class _Reader:
         while i < end:
             t = self.tokens[i]
             word = t.upper
-            if t.kind == "op" and t.text == ".":
+            if t.kind == "punct" and t.text == ".":
                 i += 1
             elif word == "FILTER":
                 i = self.filter(i, out)
@@ -321,14 +291,14 @@ class _Reader:
                 i = self.values(i, end, out)
             elif word in ("BIND", "SERVICE", "LATERAL"):
                 j = i + 1
-                while j < end and not (self.tokens[j].kind == "op" and self.tokens[j].text in "{("):
+                while j < end and not (self.tokens[j].kind == "punct" and self.tokens[j].text in "{("):
                     j += 1
                 if j >= end:
                     raise Unsupported(word)
                 last = self.closing(j)
                 out.append(Boundary(self.slice(i, last)))
                 i = last + 1
-            elif t.kind == "op" and t.text == "{":
+            elif t.kind == "punct" and t.text == "{":
                 if self.tokens[i + 1].upper == "SELECT":
                     last = self.closing(i)
                     out.append(Boundary(self.slice(i, last)))
@@ -341,7 +311,7 @@ class _Reader:
                     g, i = self.group(self.expect_brace(i + 1))
                     branches.append(g)
                 out.append(Nested(branches))
-            elif t.kind in ("var", "iri", "pname", "string", "num") or word in ("TRUE", "FALSE"):
+            elif t.kind in ("var", "iri", "pname", "string", "number") or word in ("TRUE", "FALSE"):
                 i = self.triples(i, end, out)
             else:
                 raise Unsupported(f"{t.text!r} in a group")
@@ -362,7 +332,7 @@ class _Reader:
         if len(names) > 1:
             rows = sum(1 for t in body if t.text == "(")
         else:  # a term is a token that is not a language tag, ^^ or the datatype after it
-            rows = sum(1 for k, t in enumerate(body) if t.kind not in ("lang", "op")
+            rows = sum(1 for k, t in enumerate(body) if t.kind not in ("langtag", "punct")
                        and not (k and body[k - 1].text == "^^"))
         undef = any(t.upper == "UNDEF" for t in body)
         out.append(Values(self.slice(i, last), set(names), set() if undef else set(names), rows))
@@ -382,7 +352,7 @@ class _Reader:
         if exists:
             last = self.closing(self.expect_brace(j))
         else:
-            while self.tokens[j].kind != "op" or self.tokens[j].text != "(":
+            while self.tokens[j].kind != "punct" or self.tokens[j].text != "(":
                 if self.tokens[j].kind not in ("word", "pname", "iri"):
                     raise Unsupported("FILTER")
                 j += 1
@@ -399,16 +369,16 @@ class _Reader:
         if t.kind == "var":
             return Term(t.text, var=t.text[1:]), i + 1
         if t.kind in ("iri", "pname"):
-            return Term(t.text, iri=self.iri(t)), i + 1
-        if t.kind == "num" or t.upper in ("TRUE", "FALSE"):
+            return Term(t.text, iri=self.names.iri(t)), i + 1
+        if t.kind == "number" or t.upper in ("TRUE", "FALSE"):
             return Term(t.text), i + 1
-        if t.text in ("+", "-") and self.tokens[i + 1].kind == "num" \
+        if t.text in ("+", "-") and self.tokens[i + 1].kind == "number" \
                 and self.tokens[i + 1].start == t.end:
             return Term(self.slice(i, i + 1)), i + 2
         if t.kind == "string":
             last = i
             nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else None
-            if nxt is not None and nxt.kind == "lang":
+            if nxt is not None and nxt.kind == "langtag":
                 last = i + 1
             elif nxt is not None and nxt.text == "^^":
                 if self.tokens[i + 2].kind not in ("iri", "pname"):
@@ -474,34 +444,25 @@ class _Reader:
             last = self.closing(i + 1) if self.tokens[i + 1].text == "(" else i + 1
             p, i = PathExpr("nps"), last + 1
         elif t.kind in ("iri", "pname"):
-            p, i = PathExpr("link", self.iri(t)), i + 1
+            p, i = PathExpr("link", self.names.iri(t)), i + 1
         elif t.kind == "word" and t.text == "a":
             p, i = PathExpr("link", RDF_TYPE), i + 1
         else:
             raise Unsupported(f"{t.text!r} in a path")
-        if self.tokens[i].kind == "op" and self.tokens[i].text in ("*", "+", "?"):
+        if self.tokens[i].kind == "punct" and self.tokens[i].text in ("*", "+", "?"):
             p, i = PathExpr(self.tokens[i].text, parts=[p]), i + 1
         return (PathExpr("inv", parts=[p]) if inverse else p), i
 
 
-def _prologue(tokens: list[Tok]) -> tuple[dict[str, str], str | None, int]:
-    prefixes: dict[str, str] = {}
-    base = None
-    i = 0
-    while i < len(tokens):
-        word = tokens[i].upper
-        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].kind == "iri":
-            prefixes[tokens[i + 1].text.rstrip(":")] = tokens[i + 2].text[1:-1]
-            i += 3
-        elif word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
-            base = tokens[i + 1].text[1:-1]
-            i += 2
-        else:
-            return prefixes, base, i
-    return prefixes, base, i
+def _prologue(tokens: list[Token]) -> tuple[Names, int]:
+    """The PREFIX and BASE declarations, and the index of the first token after them."""
+    names, i = Names(), 0
+    while i < len(tokens) and (taken := names.declare(tokens, i)):
+        i += taken
+    return names, i
 
 
-def _where(tokens: list[Tok], start: int, reader: _Reader) -> int | None:
+def _where(tokens: list[Token], start: int, reader: _Reader) -> int | None:
     """The index of the `{` opening the query's WHERE clause (None for anything else)."""
     form = tokens[start].upper if start < len(tokens) else ""
     if form not in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
@@ -512,9 +473,9 @@ def _where(tokens: list[Tok], start: int, reader: _Reader) -> int | None:
             return None  # CONSTRUCT WHERE { ... }: the template is the pattern
         i = reader.closing(i) + 1
     while i < len(tokens):
-        if tokens[i].kind == "op" and tokens[i].text == "{":
+        if tokens[i].kind == "punct" and tokens[i].text == "{":
             return i
-        if tokens[i].kind == "op" and tokens[i].text == "(":
+        if tokens[i].kind == "punct" and tokens[i].text == "(":
             i = reader.closing(i) + 1
             continue
         i += 1
@@ -594,7 +555,7 @@ class _Planner:
                     return float(rows), 1.0 + rows
                 if rows is not None and op.path.op == "link" and op.path.iri is not None:
                     # The other end is bound: the share of its possible values that match.
-                    n, ds, do = self.stats._predicate(op.path.iri)
+                    n, ds, do = self.stats.predicate(op.path.iri)
                     return _check(rows / (ds if op.object.var is None else do)), 1.0
             if op.predicate_var is not None and op.predicate_var not in bound:
                 return self.stats.link(None, s, o, None)
@@ -859,8 +820,8 @@ class Planner:
 
     def _rewrite(self, sparql: str) -> str:
         tokens = tokenize(sparql)
-        prefixes, base, start = _prologue(tokens)
-        reader = _Reader(sparql, tokens, prefixes, base)
+        names, start = _prologue(tokens)
+        reader = _Reader(sparql, tokens, names)
         where = _where(tokens, start, reader)
         if where is None:
             return sparql

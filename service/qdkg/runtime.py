@@ -210,7 +210,7 @@ def _make_planner(runtime: Runtime):
     from .planner import Planner, statistics_for
 
     setting = runtime.config.planner
-    if setting == "off" or runtime.mode == "remote" or not isinstance(runtime.store, OxigraphStore):
+    if setting == "off" or not isinstance(runtime.store, OxigraphStore):  # remote: not ours
         return None
     store = runtime.store
     stats = statistics_for(runtime.config.build_dir, lambda: store.raw)

@@ -97,6 +97,44 @@ class Token:
     start: int = 0  # its place in the query text
     end: int = 0
 
+    @property
+    def upper(self) -> str:
+        """A keyword's text in capitals ("" for anything but a word)."""
+        return self.text.upper() if self.kind == "word" else ""
+
+
+@dataclass
+class Names:
+    """The PREFIX and BASE declarations read so far, and the IRIs they make of names."""
+
+    prefixes: dict[str, str] = field(default_factory=dict)
+    base: str | None = None
+
+    def iri(self, token: Token) -> str | None:
+        """The full IRI an IRI or prefixed-name token stands for (None: it cannot say)."""
+        if token.kind == "iri":
+            iri = _unescape_iri(token.text)
+            return urljoin(self.base, iri) if self.base and not _is_absolute(iri) else iri
+        if token.kind == "pname":
+            prefix, _, local = token.text.partition(":")
+            if prefix in self.prefixes:
+                return self.prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local)
+        return None
+
+    def declare(self, tokens: list[Token], i: int) -> int:
+        """Read the declaration starting at tokens[i]: the number of tokens it took (0 when
+        there is none there)."""
+        word, following = tokens[i].upper, tokens[i + 1 : i + 3]
+        if word == "PREFIX" and len(following) == 2 and following[0].kind == "pname":
+            namespace = self.iri(following[1])
+            if namespace is not None:
+                self.prefixes[following[0].text.rstrip(":")] = namespace
+            return 3
+        if word == "BASE" and following and following[0].kind == "iri":
+            self.base = _unescape_iri(following[0].text)
+            return 2
+        return 0
+
 
 def _unescape_iri(text: str) -> str:
     return _UESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)), text[1:-1])
@@ -147,8 +185,7 @@ def inspect(query: str) -> QueryShape:
     """The form of `query` and the SERVICE/FROM IRIs it names, read without running it."""
     shape = QueryShape()
     state = {"ambiguous": False}
-    prefixes: dict[str, str] = {}
-    base: str | None = None
+    names = Names()
     # Most queries name neither: then only the prologue and the form keyword need reading.
     scan_all = _SCAN_ALL.search(query) is not None
     tokens: list[Token] = []
@@ -157,34 +194,20 @@ def inspect(query: str) -> QueryShape:
         if not scan_all and token.kind == "word" and token.text.upper() in _FORMS_AND_UPDATES:
             break
 
-    def iri_of(token: Token) -> str | None:
-        if token.kind == "iri":
-            iri = _unescape_iri(token.text)
-            return urljoin(base, iri) if base and not _is_absolute(iri) else iri
-        if token.kind == "pname":
-            prefix, _, local = token.text.partition(":")
-            if prefix in prefixes:
-                return prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local)
-        return None
-
     for i, token in enumerate(tokens):
         if token.kind != "word":
             continue
         word = token.text.upper()
         following = tokens[i + 1 : i + 3]
-        if word == "PREFIX" and len(following) == 2 and following[0].kind == "pname":
-            namespace = iri_of(following[1])
-            if namespace is not None:
-                prefixes[following[0].text.rstrip(":")] = namespace
-        elif word == "BASE" and following and following[0].kind == "iri":
-            base = _unescape_iri(following[0].text)
-        elif shape.form is None and (word in QUERY_FORMS or word in UPDATE_KEYWORDS):
+        if names.declare(tokens, i):
+            continue
+        if shape.form is None and (word in QUERY_FORMS or word in UPDATE_KEYWORDS):
             shape.form = word
         elif word in ("FROM", "SERVICE") and following:
             modifier = "NAMED" if word == "FROM" else "SILENT"
             modified = following[0].kind == "word" and following[0].text.upper() == modifier
             target = following[-1] if modified else following[0]
-            iri = iri_of(target)
+            iri = names.iri(target)
             if word == "SERVICE":
                 if target.kind == "iri" and not _is_absolute(_unescape_iri(target.text)):
                     iri = RELATIVE
