@@ -413,22 +413,19 @@ class _Reader:
             return i
 
     def path_alt(self, i: int) -> tuple[PathExpr, int]:
-        parts = []
-        p, i = self.path_seq(i)
-        parts.append(p)
-        while self.tokens[i].text == "|":
-            p, i = self.path_seq(i + 1)
-            parts.append(p)
-        return (parts[0] if len(parts) == 1 else PathExpr("alt", parts=parts)), i
+        return self._path_list(i, "|", self.path_seq, "alt")
 
     def path_seq(self, i: int) -> tuple[PathExpr, int]:
-        parts = []
-        p, i = self.path_elt(i)
-        parts.append(p)
-        while self.tokens[i].text == "/":
-            p, i = self.path_elt(i + 1)
+        return self._path_list(i, "/", self.path_elt, "seq")
+
+    def _path_list(self, i: int, separator: str, part, op: str) -> tuple[PathExpr, int]:
+        """One or more `part`s between `separator`s: the one, or them under `op`."""
+        p, i = part(i)
+        parts = [p]
+        while self.tokens[i].text == separator:
+            p, i = part(i + 1)
             parts.append(p)
-        return (parts[0] if len(parts) == 1 else PathExpr("seq", parts=parts)), i
+        return (parts[0] if len(parts) == 1 else PathExpr(op, parts=parts)), i
 
     def path_elt(self, i: int) -> tuple[PathExpr, int]:
         inverse = self.tokens[i].text == "^"
